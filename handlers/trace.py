@@ -1,0 +1,19 @@
+"""Cross-cutting: a debug line for every incoming update (ids and kind, never the text)."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import Update
+from telegram.ext import ContextTypes
+
+logger = logging.getLogger("ims_bot.updates")
+
+
+async def log_update(update: Update, _: ContextTypes.DEFAULT_TYPE) -> None:
+    if not logger.isEnabledFor(logging.DEBUG):
+        return
+    kind = "callback" if update.callback_query else "message" if update.message else "other"
+    user = update.effective_user.id if update.effective_user else None
+    chat = update.effective_chat.id if update.effective_chat else None
+    logger.debug("update %s: %s from user %s in chat %s", update.update_id, kind, user, chat)

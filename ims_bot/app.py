@@ -1,0 +1,163 @@
+"""The composition root: the only place that wires settings, services and handlers together.
+
+`build_application(settings)` returns an un-started python-telegram-bot `Application`;
+`run_polling` / `run_webhook` run it. Tests and the console demo build the very same app
+with `request=OfflineBotApi()` and feed it updates.
+
+Owned resources follow the application's lifecycle: the FAQ knowledge base is loaded and
+the database migrated in `post_init`, the database disposed in `post_shutdown`.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from telegram import BotCommand, Update
+from telegram.error import TelegramError
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    BaseHandler,
+    CallbackQueryHandler,
+    CommandHandler,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
+from telegram.request import BaseRequest
+
+from faq.kb import KnowledgeBase, load_knowledge_base
+from faq.matcher import Matcher
+from handlers import errors, fallbacks, faq, start, texts, trace
+from handlers.callbackdata import FAQ_PREFIX
+from handlers.context import install_core
+from ims_bot.db import Database
+from ims_bot.offline import OFFLINE_TOKEN
+from ims_bot.settings import Settings, SettingsError
+
+logger = logging.getLogger(__name__)
+
+AnyApplication = Application[Any, Any, Any, Any, Any, Any]
+
+
+@dataclass(frozen=True)
+class Core:
+    """Everything handlers may use, built once per application."""
+
+    settings: Settings
+    kb: KnowledgeBase
+    matcher: Matcher
+    db: Database | None = None
+
+
+def build_core(settings: Settings, db: Database | None) -> Core:
+    """Load the FAQ and build the matcher (reads the data files: call from post_init)."""
+    kb = load_knowledge_base()
+    return Core(settings=settings, kb=kb, matcher=Matcher(kb), db=db)
+
+
+def handler_table() -> list[tuple[BaseHandler[Any, Any, Any], int]]:
+    """Every handler with its group, in the order PTB tries them.
+
+    Within a group the first matching handler wins; every group gets each update unless a
+    handler raises `ApplicationHandlerStop`. Feature handlers for commands and buttons go in
+    group 0, *before* the catch-alls at its end.
+    """
+    private_text = filters.TEXT & ~filters.COMMAND & filters.ChatType.PRIVATE
+    return [
+        # -- group -1, cross-cutting: sees every update before any feature does.
+        (TypeHandler(Update, trace.log_update), -1),
+        # -- group 0, commands.
+        (CommandHandler("start", start.start), 0),
+        (CommandHandler("help", start.help_command), 0),
+        (CommandHandler("faq", faq.browse), 0),
+        # -- group 0, buttons, routed by prefix; callbackdata parses the rest.
+        (CallbackQueryHandler(faq.button, pattern=rf"^{FAQ_PREFIX}:"), 0),
+        # -- group 0, catch-alls: must stay last in group 0, or they would shadow features.
+        (CallbackQueryHandler(fallbacks.unknown_button), 0),
+        (MessageHandler(filters.COMMAND, fallbacks.unknown_command), 0),
+        # -- group 10, free text as an FAQ question. Late on purpose: a flow waiting for
+        # text (e.g. a reject remark) registers in an earlier group and raises
+        # ApplicationHandlerStop once it has consumed the message.
+        (MessageHandler(private_text, faq.question), 10),
+    ]
+
+
+def build_application(
+    settings: Settings,
+    *,
+    request: BaseRequest | None = None,
+    core: Core | None = None,
+    rate_limiter: bool = True,
+) -> AnyApplication:
+    """An un-started Application for `settings`.
+
+    `request` replaces the HTTP client (e.g. `OfflineBotApi`) for both API calls and
+    getUpdates; then a dummy token is used if none is configured. `core` replaces the one
+    post_init would build (tests pass a ready Core). `rate_limiter=False` drops PTB's
+    AIORateLimiter, for tests and the console where nothing is throttled.
+    """
+    token = settings.token or (OFFLINE_TOKEN if request is not None else None)
+    if token is None:
+        raise SettingsError("IMS_BOT_TOKEN is required to talk to Telegram")
+    db = core.db if core is not None else Database(settings.database_url)
+
+    async def post_init(application: AnyApplication) -> None:
+        ready = core or build_core(settings, db)
+        if ready.db is not None:
+            ready.db.upgrade()
+        install_core(application, ready)
+        commands = [BotCommand(c.name, c.description) for c in texts.COMMANDS]
+        try:
+            await application.bot.set_my_commands(commands)
+        except TelegramError:
+            # The menu is a convenience; a bot that cannot set it should still answer.
+            logger.warning("Could not set the bot's command menu", exc_info=True)
+
+    async def post_shutdown(_: AnyApplication) -> None:
+        if db is not None:
+            db.dispose()
+
+    builder = (
+        Application.builder()
+        .token(token)
+        .base_url(settings.api_url)
+        .base_file_url(settings.file_url)
+        .post_init(post_init)
+        .post_shutdown(post_shutdown)
+    )
+    if request is not None:
+        builder = builder.request(request).get_updates_request(request)
+    if rate_limiter:
+        builder = builder.rate_limiter(AIORateLimiter())
+    application = builder.build()
+    for handler, group in handler_table():
+        application.add_handler(handler, group=group)
+    application.add_error_handler(errors.on_error)
+    return application
+
+
+def run_polling(settings: Settings) -> None:
+    """Run the bot with long polling until interrupted."""
+    build_application(settings).run_polling(allowed_updates=Update.ALL_TYPES)
+
+
+def run_webhook(settings: Settings, *, url: str, listen: str, port: int, secret: str) -> None:
+    """Run PTB's webhook server; Telegram must present `secret` with every update.
+
+    The server listens on the path of the public `url`, so a reverse proxy can forward it
+    unchanged.
+    """
+    if not secret:
+        raise SettingsError("a webhook needs a secret token")
+    build_application(settings).run_webhook(
+        listen=listen,
+        port=port,
+        url_path=urlsplit(url).path.lstrip("/"),
+        webhook_url=url,
+        secret_token=secret,
+        allowed_updates=Update.ALL_TYPES,
+    )

@@ -1,0 +1,574 @@
+"""The `ims-bot` command line: a thin adapter over the same core the bot uses.
+
+`main(argv, env=...)` returns an exit code; every domain error is turned into one clear
+line on stderr in one place (`_run`), never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from enum import IntEnum, unique
+from pathlib import Path
+from typing import IO, Any
+
+from ims_bot.domain import Action, Frequency, Period, Reduction, Section, Status
+
+
+@unique
+class ExitCode(IntEnum):
+    OK = 0
+    FAILED = 1  # refused by the rules, invalid input, file refused, not found
+    USAGE = 2  # argparse's own code for bad flags
+    CONFLICT = 3  # someone else changed the record
+    UNAVAILABLE = 4  # the database (or Telegram) cannot be reached
+
+
+@dataclass
+class Env:
+    """What a command may touch: settings source and standard streams (injectable in tests)."""
+
+    environ: Mapping[str, str] | None = None
+    stdin: IO[str] = field(default_factory=lambda: sys.stdin)
+    stdout: IO[str] = field(default_factory=lambda: sys.stdout)
+    stderr: IO[str] = field(default_factory=lambda: sys.stderr)
+
+    def out(self, text: str = "") -> None:
+        print(text, file=self.stdout)
+
+    def json(self, data: Any) -> None:
+        print(json.dumps(data, ensure_ascii=False, default=_json_default), file=self.stdout)
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return float(value)
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+class Usage(Exception):
+    """A flag value the parser could not check itself; exits with USAGE."""
+
+
+# ---------------------------------------------------------------------------- shared helpers
+
+
+def _settings(env: Env) -> Any:
+    from ims_bot.settings import load_settings
+
+    return load_settings(env.environ, dotenv=env.environ is None)
+
+
+def _database(env: Env) -> Any:
+    from ims_bot.db import Database
+
+    db = Database(_settings(env).database_url)
+    db.upgrade()
+    return db
+
+
+def _today(env: Env) -> Callable[[], Any]:
+    return _settings(env).today
+
+
+def _period(text: str) -> Period:
+    try:
+        return Period.parse(text)
+    except ValueError as exc:
+        raise Usage(str(exc)) from None
+
+
+def _money(value: Decimal) -> str:
+    return f"₹{value:,.2f}"
+
+
+# ---------------------------------------------------------------------------- commands
+
+
+def cmd_ask(env: Env, args: argparse.Namespace) -> ExitCode:
+    from faq.ask import ask_json_lines, format_answer_text
+    from faq.kb import load_knowledge_base
+    from faq.matcher import Matcher
+
+    matcher = Matcher(load_knowledge_base())
+    if args.json:
+        lines = env.stdin if args.question in (None, "-") else [args.question]
+        for line in ask_json_lines(matcher, lines):
+            env.out(line)
+        return ExitCode.OK
+    if not args.question or args.question == "-":
+        raise Usage('ask needs a question, e.g. ims-bot ask "can a credit note be kept pending?"')
+    env.out(format_answer_text(matcher.match(args.question)))
+    return ExitCode.OK
+
+
+def cmd_import(env: Env, args: argparse.Namespace) -> ExitCode:
+    from ims_bot.importer import import_file
+    from ims_bot.workspaces import ensure_workspace
+
+    path = Path(args.file)
+    db = _database(env)
+    frequency = Frequency(args.frequency) if args.frequency else None
+    workspace = ensure_workspace(db, args.gstin, frequency=frequency)
+    with path.open("rb") as stream:
+        report = import_file(db, workspace.id, stream, actor="cli", channel="cli")
+    if args.json:
+        env.json({"gstin": workspace.gstin, **report.to_json()})
+        return ExitCode.OK
+    env.out(
+        f"Imported {report.total} record(s) for {workspace.gstin}: {report.created} new, "
+        f"{report.updated} updated, {report.unchanged} unchanged."
+    )
+    if report.reset_by_supplier:
+        env.out(
+            f"{report.reset_by_supplier} record(s) were edited by the supplier after you acted: "
+            "they are back to no action."
+        )
+    for section, count in sorted(report.by_section.items()):
+        env.out(f"  {Section(section).label}: {count}")
+    env.out(f"ITC on records needing a decision: {_money(report.open_tax.total)}")
+    return ExitCode.OK
+
+
+def _filter(args: argparse.Namespace) -> Any:
+    from ims_bot.records import RecordFilter
+
+    try:
+        statuses = tuple(Status(s) for s in (args.status or []))
+        sections = tuple(Section(s) for s in (args.section or []))
+    except ValueError as exc:
+        raise Usage(str(exc)) from None
+    return RecordFilter(
+        statuses=statuses,
+        sections=sections,
+        supplier=args.supplier,
+        period=_period(args.period) if args.period else None,
+        min_value=Decimal(args.min_value) if args.min_value is not None else None,
+        max_value=Decimal(args.max_value) if args.max_value is not None else None,
+        needs_decision=getattr(args, "open", False),
+    )
+
+
+def _record_line(r: Any) -> str:
+    return (
+        f"{r.id:>7}  {r.section.value:<6} {r.number:<18} {str(r.doc_date or ''):<10}  "
+        f"{r.supplier_name[:24]:<24} {_money(r.tax.total):>14}  {r.status.value}"
+    )
+
+
+def cmd_records(env: Env, args: argparse.Namespace) -> ExitCode:
+    from ims_bot.records import RecordService, Sort
+    from ims_bot.workspaces import get_workspace
+
+    db = _database(env)
+    workspace = get_workspace(db, args.gstin)
+    service = RecordService(db, _today(env))
+    flt = _filter(args)
+    if args.json:
+        env.json([view.to_json() for view in service.iter_all(workspace.id, flt)])
+        return ExitCode.OK
+    page = service.list(workspace.id, flt, sort=Sort(args.sort), page=args.page,
+                        page_size=args.page_size)
+    env.out(f"{page.total} record(s) for {workspace.gstin}, page {page.page}/{page.pages}")
+    for view in page.items:
+        env.out(_record_line(view))
+    return ExitCode.OK
+
+
+def cmd_act(env: Env, args: argparse.Namespace) -> ExitCode:
+    from ims_bot.records import RecordService
+    from ims_bot.workspaces import get_workspace
+
+    reduction = None
+    if args.reduce:
+        try:
+            reduction = Reduction.parse(args.reduce)
+        except ValueError as exc:
+            raise Usage(str(exc)) from None
+    db = _database(env)
+    workspace = get_workspace(db, args.gstin)
+    outcome = RecordService(db, _today(env)).act(
+        workspace.id,
+        args.record_id,
+        Action(args.action),
+        actor="cli",
+        channel="cli",
+        remarks=args.remarks,
+        reduction=reduction,
+        expected_version=args.version,
+    )
+    record = outcome.record
+    if args.json:
+        env.json({"changed": outcome.changed, "previous": outcome.previous.value,
+                  "record": record.to_json()})
+    elif outcome.changed:
+        env.out(f"Record {record.id} ({record.number}): {outcome.previous.value} → "
+                f"{record.status.value}")
+    else:
+        env.out(f"Record {record.id} ({record.number}) is already {record.status.value}: "
+                "nothing changed.")
+    return ExitCode.OK
+
+
+def cmd_bulk(env: Env, args: argparse.Namespace) -> ExitCode:
+    from ims_bot.records import RecordService
+    from ims_bot.workspaces import get_workspace
+
+    db = _database(env)
+    workspace = get_workspace(db, args.gstin)
+    service = RecordService(db, _today(env))
+    flt = _filter(args)
+    action = Action(args.action)
+    if not args.yes:
+        preview = service.preview_bulk(workspace.id, flt, action)
+        if args.json:
+            env.json({"eligible": preview.eligible, "itc": preview.tax.as_dict(),
+                      "unchanged": preview.unchanged, "refused": preview.refused})
+            return ExitCode.OK
+        env.out(f"Would {action.value} {preview.eligible} record(s), ITC "
+                f"{_money(preview.tax.total)}; {preview.unchanged} already {action.status.value}.")
+        for reason, count in preview.refused.items():
+            env.out(f"  {count} not allowed: {reason}")
+        env.out("Run again with --yes to apply.")
+        return ExitCode.OK
+    outcome = service.act_bulk(workspace.id, flt, action, actor="cli", channel="cli",
+                               remarks=args.remarks)
+    if args.json:
+        env.json({"changed": outcome.changed, "batch": outcome.batch,
+                  "itc": outcome.tax.as_dict(), "unchanged": outcome.unchanged,
+                  "refused": outcome.refused})
+        return ExitCode.OK
+    env.out(f"{action.value.capitalize()}ed {outcome.changed} record(s), ITC "
+            f"{_money(outcome.tax.total)}" if action is not Action.PENDING else
+            f"Kept {outcome.changed} record(s) pending, ITC {_money(outcome.tax.total)}")
+    for reason, count in outcome.refused.items():
+        env.out(f"  {count} left alone: {reason}")
+    return ExitCode.OK
+
+
+def cmd_undo(env: Env, args: argparse.Namespace) -> ExitCode:
+    from ims_bot.records import RecordService
+    from ims_bot.workspaces import get_workspace
+
+    db = _database(env)
+    workspace = get_workspace(db, args.gstin)
+    service = RecordService(db, _today(env))
+    count = service.undo(workspace.id, actor="cli", channel="cli", record_id=args.record_id)
+    view = service.get(workspace.id, args.record_id)
+    env.out(f"Undone: record {view.id} ({view.number}) is {view.status.value} again."
+            if count else "Nothing to undo.")
+    return ExitCode.OK
+
+
+def cmd_history(env: Env, args: argparse.Namespace) -> ExitCode:
+    from ims_bot.records import RecordService
+    from ims_bot.workspaces import get_workspace
+
+    db = _database(env)
+    workspace = get_workspace(db, args.gstin)
+    entries = RecordService(db, _today(env)).history(
+        workspace.id, record_id=args.record_id, limit=args.limit
+    )
+    if args.json:
+        env.json([e.to_json() for e in entries])
+        return ExitCode.OK
+    for e in entries:
+        change = f"{e.from_status.value if e.from_status else '-'} → " \
+                 f"{e.to_status.value if e.to_status else '-'}"
+        env.out(f"#{e.id} {e.at:%Y-%m-%d %H:%M} {e.kind:<13} {e.number or '':<18} {change:<24} "
+                f"{e.actor}/{e.channel}{'  (undone)' if e.undone and e.kind != 'undo' else ''}"
+                f"{'  ' + e.reason if e.reason else ''}")
+    if not entries:
+        env.out("No actions yet.")
+    return ExitCode.OK
+
+
+def cmd_recompute(env: Env, args: argparse.Namespace) -> ExitCode:
+    from ims_bot.recompute import BUCKETS, PeriodService
+    from ims_bot.workspaces import get_workspace
+
+    period = _period(args.period)
+    db = _database(env)
+    workspace = get_workspace(db, args.gstin)
+    result = PeriodService(db, _today(env)).recompute(workspace.id, period)
+    if args.json:
+        env.json(result.to_json())
+        return ExitCode.OK
+    env.out(f"GSTR-2B {result.period} for {workspace.gstin} (recomputed):")
+    env.out(f"{'':<22}{'IGST':>14}{'CGST':>14}{'SGST':>14}{'Cess':>12}{'Records':>9}")
+    for name in BUCKETS:
+        bucket = getattr(result.figures, name)
+        t = bucket.tax
+        env.out(f"{name.replace('_', ' '):<22}{t.igst:>14,.2f}{t.cgst:>14,.2f}{t.sgst:>14,.2f}"
+                f"{t.cess:>12,.2f}{bucket.count:>9}")
+    if result.change is None:
+        env.out("First recompute of this period.")
+    elif result.unchanged:
+        env.out("No change since the last recompute (the portal's IMS2005).")
+    else:
+        for name in BUCKETS:
+            delta = getattr(result.change, name)
+            if delta.count or delta.tax.total:
+                env.out(f"  {name.replace('_', ' ')}: {delta.tax.total:+,.2f} "
+                        f"({delta.count:+d} records)")
+    return ExitCode.OK
+
+
+def cmd_filed(env: Env, args: argparse.Namespace) -> ExitCode:
+    from ims_bot.recompute import PeriodService
+    from ims_bot.workspaces import get_workspace
+
+    period = _period(args.period)
+    db = _database(env)
+    workspace = get_workspace(db, args.gstin)
+    service = PeriodService(db, _today(env))
+    if service.is_filed(workspace.id, period):
+        env.out(f"GSTR-3B for {period} was already recorded as filed: nothing changed.")
+        return ExitCode.OK
+    carried = service.mark_filed(workspace.id, period, actor="cli", channel="cli")
+    env.out(f"Recorded GSTR-3B for {period} as filed; {carried} pending record(s) carried "
+            "forward.")
+    return ExitCode.OK
+
+
+def cmd_export(env: Env, args: argparse.Namespace) -> ExitCode:
+    from ims_bot.export import export_requests
+    from ims_bot.workspaces import get_workspace
+
+    db = _database(env)
+    workspace = get_workspace(db, args.gstin)
+    save, reset = export_requests(db, workspace.id)
+    text = json.dumps(save, ensure_ascii=False, indent=1)
+    count = sum(len(v) for v in save["invdata"].values())
+    if args.output:
+        Path(args.output).write_text(text + "\n", encoding="utf-8")
+        env.out(f"Wrote the save request for {count} record(s) to {args.output}.", )
+    else:
+        env.out(text)
+    if reset is not None:
+        resets = sum(len(v) for v in reset["invdata"].values())
+        target = Path(args.output).with_suffix(".reset.json") if args.output else None
+        if target:
+            target.write_text(json.dumps(reset, ensure_ascii=False, indent=1) + "\n", "utf-8")
+        print(f"{resets} record(s) went back to no action: upload the RESET request "
+              f"{'in ' + str(target) if target else '(use -o FILE to write it)'} too.",
+              file=env.stderr)
+    return ExitCode.OK
+
+
+def cmd_deadlines(env: Env, args: argparse.Namespace) -> ExitCode:
+    from ims_bot.deadline_report import format_text, upcoming
+    from ims_bot.workspaces import parse_gstin
+
+    gstin = parse_gstin(args.gstin)
+    db = _database(env)
+    items = upcoming(db, gstin, _today(env)(),
+                     frequency=Frequency(args.frequency) if args.frequency else None)
+    if args.json:
+        env.json([item.to_json() for item in items])
+    else:
+        env.out(format_text(items))
+    return ExitCode.OK
+
+
+def cmd_demo_data(env: Env, args: argparse.Namespace) -> ExitCode:
+    from ims_bot.demo import DEMO_GSTIN, demo_bytes
+
+    data = demo_bytes(args.seed, args.records)
+    if args.output:
+        Path(args.output).write_bytes(data)
+        env.out(f"Wrote {args.records} demo records for GSTIN {DEMO_GSTIN} to {args.output}.")
+    else:
+        env.out(data.decode())
+    return ExitCode.OK
+
+
+COMMANDS: dict[str, Callable[[Env, argparse.Namespace], ExitCode]] = {
+    "ask": cmd_ask,
+    "import": cmd_import,
+    "records": cmd_records,
+    "act": cmd_act,
+    "bulk": cmd_bulk,
+    "undo": cmd_undo,
+    "history": cmd_history,
+    "recompute": cmd_recompute,
+    "filed": cmd_filed,
+    "export": cmd_export,
+    "deadlines": cmd_deadlines,
+    "demo-data": cmd_demo_data,
+}
+
+
+# ---------------------------------------------------------------------------- parser
+
+
+def _add_filters(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--status", action="append", choices=[s.value for s in Status])
+    p.add_argument("--section", action="append", choices=[s.value for s in Section])
+    p.add_argument("--supplier", help="supplier GSTIN or part of its name")
+    p.add_argument("--period", help="GSTR-2B period MMYYYY")
+    p.add_argument("--min-value", dest="min_value", type=_decimal)
+    p.add_argument("--max-value", dest="max_value", type=_decimal,
+                   help="document value strictly below this")
+    p.add_argument("--open", action="store_true", help="only records needing a decision")
+
+
+def _decimal(text: str) -> str:
+    try:
+        value = Decimal(text)
+    except ArithmeticError:
+        raise argparse.ArgumentTypeError(f"not an amount: {text!r}") from None
+    if not value.is_finite() or value < 0:
+        raise argparse.ArgumentTypeError(f"not an amount: {text!r}")
+    return text
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more: {text!r}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ims-bot",
+        description="IMS Bot: answers about GST IMS, works IMS records, recomputes GSTR-2B.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("ask", help="answer an IMS question from the FAQ knowledge base")
+    p.add_argument("question", nargs="?", help='the question, or "-" with --json for stdin')
+    p.add_argument("--json", action="store_true", help="one JSON object per input line")
+
+    p = sub.add_parser("import", help="import the portal's IMS JSON for a GSTIN")
+    p.add_argument("file")
+    p.add_argument("--gstin", required=True)
+    p.add_argument("--frequency", choices=[f.value for f in Frequency])
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("records", help="list records")
+    p.add_argument("--gstin", required=True)
+    _add_filters(p)
+    p.add_argument("--sort", default="date", choices=["date", "amount", "supplier", "period",
+                                                      "credit_notes_first"])
+    p.add_argument("--page", type=_positive, default=1)
+    p.add_argument("--page-size", dest="page_size", type=_positive, default=20)
+    p.add_argument("--json", action="store_true", help="all matching records as JSON")
+
+    p = sub.add_parser("act", help="accept, reject or keep pending one record")
+    p.add_argument("--gstin", required=True)
+    p.add_argument("record_id", type=_positive)
+    p.add_argument("action", choices=[a.value for a in Action])
+    p.add_argument("--remarks")
+    p.add_argument("--reduce", help="full, nil, or IGST,CGST,SGST,CESS for a partial reduction")
+    p.add_argument("--version", type=_positive, help="refuse if the record changed since")
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("bulk", help="act on every record a filter selects (preview first)")
+    p.add_argument("--gstin", required=True)
+    p.add_argument("action", choices=[a.value for a in Action])
+    _add_filters(p)
+    p.add_argument("--remarks")
+    p.add_argument("--yes", action="store_true", help="apply (without it: preview only)")
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("undo", help="undo the latest action on a record (before GSTR-3B)")
+    p.add_argument("--gstin", required=True)
+    p.add_argument("record_id", type=_positive)
+
+    p = sub.add_parser("history", help="recent actions")
+    p.add_argument("--gstin", required=True)
+    p.add_argument("record_id", nargs="?", type=_positive)
+    p.add_argument("--limit", type=_positive, default=20)
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("recompute", help="recompute GSTR-2B of a period")
+    p.add_argument("--gstin", required=True)
+    p.add_argument("--period", required=True, help="MMYYYY")
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("filed", help="record that GSTR-3B of a period is filed")
+    p.add_argument("--gstin", required=True)
+    p.add_argument("--period", required=True, help="MMYYYY")
+
+    p = sub.add_parser("export", help="write the portal's save request for your actions")
+    p.add_argument("--gstin", required=True)
+    p.add_argument("-o", "--output")
+
+    p = sub.add_parser("deadlines", help="coming deadlines for a GSTIN")
+    p.add_argument("--gstin", required=True)
+    p.add_argument("--frequency", choices=[f.value for f in Frequency])
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("demo-data", help="write the demo portal file")
+    p.add_argument("-o", "--output")
+    p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--records", type=_positive, default=320)
+    return parser
+
+
+# ---------------------------------------------------------------------------- entry point
+
+
+def _failure(env: Env, message: str, code: ExitCode) -> ExitCode:
+    print(f"ims-bot: {message}", file=env.stderr)
+    return code
+
+
+def _run(env: Env, args: argparse.Namespace) -> ExitCode:
+    """Run one command, mapping every expected failure to one line and an exit code."""
+    from sqlalchemy.exc import OperationalError
+
+    from ims_bot.db import DatabaseUrlError
+    from ims_bot.errors import Conflict, ImportRefused, ImsError, Refused
+    from ims_bot.portal import PortalFileError
+    from ims_bot.settings import SettingsError
+
+    try:
+        return COMMANDS[args.command](env, args)
+    except Usage as exc:
+        return _failure(env, str(exc), ExitCode.USAGE)
+    except Refused as exc:
+        faq = f" [FAQ: {exc.verdict.faq_id}]" if exc.verdict.faq_id else ""
+        return _failure(env, f"refused: {exc}{faq}", ExitCode.FAILED)
+    except Conflict as exc:
+        return _failure(env, f"conflict: {exc}", ExitCode.CONFLICT)
+    except ImportRefused as exc:
+        return _failure(env, str(exc), ExitCode.FAILED)
+    except ImsError as exc:
+        return _failure(env, str(exc), ExitCode.FAILED)
+    except PortalFileError as exc:
+        return _failure(env, f"cannot import: {exc}", ExitCode.FAILED)
+    except (SettingsError, DatabaseUrlError) as exc:
+        return _failure(env, str(exc), ExitCode.FAILED)
+    except OperationalError as exc:
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else "unreachable"
+        return _failure(env, f"database unavailable: {reason}", ExitCode.UNAVAILABLE)
+    except OSError as exc:
+        name = exc.filename or ""
+        return _failure(env, f"cannot use {name}: {exc.strerror or exc}", ExitCode.FAILED)
+
+
+def main(argv: list[str] | None = None, *, env: Env | None = None) -> int:
+    env = env or Env()
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exc:  # argparse printed the usage error
+        return int(exc.code or 0)
+    return int(_run(env, args))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

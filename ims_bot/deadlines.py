@@ -1,0 +1,164 @@
+"""IMS and GSTR-3B deadlines (pure; dates are Indian calendar dates).
+
+Sources: ims-facts.md §1 (draft GSTR-2B on the 14th), §2 "More rules" (one-tax-period
+pending window) and §4 (GSTR-3B due dates, s.16(4) time limit).
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+from datetime import date, timedelta
+from enum import StrEnum
+
+from ims_bot.domain import OCT_2025, Frequency, Period
+from ims_bot.gstin import qrmp_3b_day
+
+DRAFT_2B_DAY = 14
+MONTHLY_3B_DAY = 20
+
+
+class DeadlineKind(StrEnum):
+    DRAFT_2B = "draft_2b"
+    GSTR3B_DUE = "gstr3b_due"
+    PENDING_WINDOW = "pending_window"
+    ITC_TIME_LIMIT = "itc_time_limit"
+
+
+_KIND_ORDER = {kind: index for index, kind in enumerate(DeadlineKind)}
+
+
+def months_per_tax_period(frequency: Frequency) -> int:
+    return 3 if frequency is Frequency.QUARTERLY else 1
+
+
+def return_period(period: Period, frequency: Frequency) -> Period:
+    """The return period a GSTR-2B period files in: itself, or for QRMP the quarter's last month."""
+    return period.quarter_end if frequency is Frequency.QUARTERLY else period
+
+
+def period_label(period: Period, frequency: Frequency) -> str:
+    """`Oct 2025` for a month; `Oct–Dec 2025` for a QRMP quarter."""
+    if frequency is Frequency.MONTHLY:
+        return period.label
+    end = return_period(period, frequency)
+    start = end.shift(-2)
+    return f"{start.first_day:%b}–{end.label}"
+
+
+def draft_2b_date(period: Period, frequency: Frequency) -> date:
+    """Draft GSTR-2B: the 14th of the month after the (QRMP: quarter's) return period (§1)."""
+    after = return_period(period, frequency).next
+    return date(after.year, after.month, DRAFT_2B_DAY)
+
+
+def gstr3b_due_date(period: Period, frequency: Frequency, state_code: str) -> date:
+    """GSTR-3B due: monthly the 20th of the next month; QRMP 22nd/24th after the quarter (§4)."""
+    after = return_period(period, frequency).next
+    day = MONTHLY_3B_DAY if frequency is Frequency.MONTHLY else qrmp_3b_day(state_code)
+    return date(after.year, after.month, day)
+
+
+def pending_window_end(period: Period, frequency: Frequency, state_code: str) -> date:
+    """Last day a one-tax-period record may stay pending: 3B due date of the next tax period.
+
+    ims-facts §2: monthly Oct 2025 -> 20 Dec 2025; QRMP Oct-Dec 2025 -> 22/24 Apr 2026.
+    """
+    following = return_period(period, frequency).shift(months_per_tax_period(frequency))
+    return gstr3b_due_date(following, frequency, state_code)
+
+
+def financial_year_start(day: date) -> int:
+    """The calendar year in which the financial year (April-March) of `day` starts."""
+    return day.year if day.month >= 4 else day.year - 1
+
+
+def itc_time_limit(document_date: date) -> date:
+    """s.16(4): 30 November after the end of the document's financial year (§4).
+
+    The "annual return filed earlier" alternative is not modelled: we do not know it.
+    """
+    return date(financial_year_start(document_date) + 1, 11, 30)
+
+
+@dataclass(frozen=True)
+class Deadline:
+    kind: DeadlineKind
+    period: Period  # the return period (QRMP: quarter's last month); ITC limit: the FY's March
+    date: datetime.date  # module-qualified: the field name shadows the type in this body
+    title: str
+
+    def days_left(self, today: datetime.date) -> int:
+        """Days from `today` to the deadline (0 on the day, negative once past)."""
+        return (self.date - today).days
+
+
+def calendar(
+    state_code: str,
+    frequency: Frequency,
+    today: date,
+    *,
+    horizon_days: int = 62,
+    past_days: int = 0,
+) -> list[Deadline]:
+    """Deadlines dated from `today - past_days` to `today + horizon_days`, by date then kind.
+
+    Kinds tie-break in declaration order (draft 2B, 3B due, pending window, ITC limit):
+    a pending window always ends on some period's 3B due date.
+    """
+    start = today - timedelta(days=past_days)
+    end = today + timedelta(days=horizon_days)
+    found: list[Deadline] = []
+
+    # The latest event of a return period P is its pending window end, at most
+    # 2 tax periods + 1 month after P; the earliest is the draft 2B one month after P.
+    first = return_period(Period.of(start).shift(-7), frequency)
+    last = Period.of(end)
+    step = months_per_tax_period(frequency)
+    period = first
+    while period <= last:
+        label = period_label(period, frequency)
+        found.append(
+            Deadline(
+                DeadlineKind.DRAFT_2B,
+                period,
+                draft_2b_date(period, frequency),
+                f"Draft GSTR-2B for {label}",
+            )
+        )
+        found.append(
+            Deadline(
+                DeadlineKind.GSTR3B_DUE,
+                period,
+                gstr3b_due_date(period, frequency, state_code),
+                f"GSTR-3B for {label} due",
+            )
+        )
+        # One-tax-period pending exists only for GSTR-2B periods from Oct 2025 (§2).
+        if period >= OCT_2025:
+            found.append(
+                Deadline(
+                    DeadlineKind.PENDING_WINDOW,
+                    period,
+                    pending_window_end(period, frequency, state_code),
+                    f"Last day to keep {label} credit notes and downward amendments pending",
+                )
+            )
+        period = period.shift(step)
+
+    for year in range(start.year, end.year + 1):
+        limit = date(year, 11, 30)
+        found.append(
+            Deadline(
+                DeadlineKind.ITC_TIME_LIMIT,
+                Period(year, 3),
+                limit,
+                f"Last day to claim ITC on FY {year - 1}-{year % 100:02d} invoices "
+                "and debit notes (s.16(4))",
+            )
+        )
+
+    return sorted(
+        (d for d in found if start <= d.date <= end),
+        key=lambda d: (d.date, _KIND_ORDER[d.kind]),
+    )

@@ -1,0 +1,335 @@
+"""Import a portal IMS file into a workspace: validated, streamed, all or nothing.
+
+The file is read record by record (never loaded whole); rows are written in batches inside
+one transaction, which is rolled back if any record is invalid, so a refused file leaves
+the store exactly as it was.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import IO, Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from ims_bot.db import Database
+from ims_bot.domain import Section, Status, Tax
+from ims_bot.errors import ImportRefused, NotFound
+from ims_bot.facts import direction_of
+from ims_bot.models import ActionLog, Record, Taxpayer
+from ims_bot.portal import FieldError, ParsedRecord, RecordError, iter_raw_records, parse_record
+from ims_bot.settings import INDIA
+
+BATCH = 2000
+#: Errors kept for the report; the rest are only counted.
+MAX_ERRORS_KEPT = 200
+SUPPLIER_EDIT_REASON = (
+    "The supplier changed this record after you acted on it, so your earlier action no "
+    "longer applies: it is back to no action and needs a fresh decision."
+)
+
+Progress = Callable[[int], None]
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    total: int
+    created: int
+    updated: int
+    unchanged: int
+    reset_by_supplier: int
+    by_section: dict[str, int] = field(default_factory=dict)
+    by_status: dict[str, int] = field(default_factory=dict)
+    open_tax: Tax = field(default_factory=Tax)  # ITC of records still needing a decision
+    periods: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "total": self.total,
+            "created": self.created,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "reset_by_supplier": self.reset_by_supplier,
+            "by_section": self.by_section,
+            "by_status": self.by_status,
+            "open_itc": {k: float(v) for k, v in self.open_tax.as_dict().items()},
+            "periods": list(self.periods),
+        }
+
+
+@dataclass
+class _Existing:
+    id: int
+    content_hash: str
+    status: str
+    portal_status: str
+
+
+def _row(taxpayer_id: int, r: ParsedRecord, now: datetime) -> dict[str, Any]:
+    return {
+        "taxpayer_id": taxpayer_id,
+        "section": r.section.value,
+        "natural_key": r.natural_key,
+        "supplier_gstin": r.supplier_gstin,
+        "supplier_name": r.supplier_name,
+        "number": r.number,
+        "doc_date": r.doc_date,
+        "original_number": r.original_number,
+        "original_date": r.original_date,
+        "supplier_period": r.supplier_period,
+        "period_key": r.period.key,
+        "itc_period_key": r.period.key,
+        "source_form": r.source_form,
+        "source_filed": r.source_filed,
+        "inv_type": r.inv_type,
+        "pos": r.pos,
+        "doc_value": r.doc_value,
+        "taxable_value": r.taxable_value,
+        "igst": r.igst,
+        "cgst": r.cgst,
+        "sgst": r.sgst,
+        "cess": r.cess,
+        "direction": None,
+        "status": r.status.value,
+        "portal_status": r.status.value,
+        "remarks": r.remarks,
+        "reduction": r.reduction,
+        "decl_igst": r.decl[0],
+        "decl_cgst": r.decl[1],
+        "decl_sgst": r.decl[2],
+        "decl_cess": r.decl[3],
+        "pending_blocked": r.pending_blocked,
+        "itc_reduction_blocked": r.itc_reduction_blocked,
+        "remarks_blocked": r.remarks_blocked,
+        "boe_gstin_amended": r.boe_gstin_amended,
+        "portal_hash": r.portal_hash,
+        "content_hash": r.content_hash,
+        "acted_at": None,
+        "updated_at": now,
+        "version": 1,
+    }
+
+
+class _Writer:
+    """Collects rows and writes them in batches inside the caller's transaction."""
+
+    def __init__(self, session: Session, taxpayer_id: int, actor: str, channel: str) -> None:
+        self.session = session
+        self.taxpayer_id = taxpayer_id
+        self.actor = actor
+        self.channel = channel
+        self.inserts: list[dict[str, Any]] = []
+        self.updates: list[tuple[int, dict[str, Any]]] = []
+        self.logs: list[dict[str, Any]] = []
+
+    def flush(self) -> None:
+        if self.inserts:
+            self.session.execute(Record.__table__.insert(), self.inserts)
+            self.inserts = []
+        for record_id, values in self.updates:
+            self.session.execute(
+                update(Record.__table__)
+                .where(Record.__table__.c.id == record_id)
+                .values(version=Record.__table__.c.version + 1, **values)
+            )
+        self.updates = []
+        if self.logs:
+            self.session.execute(ActionLog.__table__.insert(), self.logs)
+            self.logs = []
+
+
+def _existing(session: Session, taxpayer_id: int) -> dict[str, _Existing]:
+    stmt = select(
+        Record.natural_key, Record.id, Record.content_hash, Record.status, Record.portal_status
+    ).where(Record.taxpayer_id == taxpayer_id)
+    return {
+        key: _Existing(rid, chash, status, portal)
+        for key, rid, chash, status, portal in session.execute(
+            stmt.execution_options(yield_per=10000)
+        )
+    }
+
+
+def import_file(
+    db: Database,
+    taxpayer_id: int,
+    stream: IO[bytes],
+    *,
+    actor: str,
+    channel: str,
+    progress: Progress | None = None,
+) -> ImportReport:
+    """Import a portal file (get-records response or offline-tool download).
+
+    Raises PortalFileError (not an IMS file) or ImportRefused (invalid records; nothing
+    written), NotFound (no such workspace).
+    """
+    now = datetime.now(INDIA)
+    with db.begin() as session:
+        if session.get(Taxpayer, taxpayer_id) is None:
+            raise NotFound("This GSTIN is not linked (any more).")
+        existing = _existing(session, taxpayer_id)
+        writer = _Writer(session, taxpayer_id, actor, channel)
+        seen: dict[str, tuple[str, int]] = {}
+        errors: list[FieldError] = []
+        error_count = 0
+        counts = Counter[str]()
+        by_section = Counter[str]()
+        by_status = Counter[str]()
+        periods: set[str] = set()
+        open_tax = [Decimal(0)] * 4
+        total = 0
+        for section, position, raw in iter_raw_records(stream):
+            total += 1
+            if progress is not None and total % 5000 == 0:
+                progress(total)
+            try:
+                record = parse_record(section, position, raw)
+            except RecordError as exc:
+                error_count += 1
+                if len(errors) < MAX_ERRORS_KEPT:
+                    errors.append(exc.error)
+                continue
+            first = seen.get(record.natural_key)
+            if first is not None:
+                error_count += 1
+                if len(errors) < MAX_ERRORS_KEPT:
+                    errors.append(
+                        FieldError(
+                            section,
+                            position,
+                            "inum/nt_num",
+                            f"duplicate of {first[0]} #{first[1]} (same supplier and number)",
+                        )
+                    )
+                continue
+            seen[record.natural_key] = (section, position)
+            if error_count:
+                continue  # the file is refused anyway: only keep validating
+            status = _stage(writer, existing.get(record.natural_key), record, now)
+            counts[status] += 1
+            by_section[record.section.value] += 1
+            by_status[record.status.value] += 1
+            periods.add(str(record.period))
+            if record.status.value in (Status.NO_ACTION, Status.PENDING):
+                open_tax = [
+                    open_tax[0] + record.igst,
+                    open_tax[1] + record.cgst,
+                    open_tax[2] + record.sgst,
+                    open_tax[3] + record.cess,
+                ]
+            if len(writer.inserts) + len(writer.updates) >= BATCH:
+                writer.flush()
+        if error_count:
+            raise ImportRefused(errors, error_count)
+        writer.flush()
+        _set_directions(session, taxpayer_id)
+        if progress is not None:
+            progress(total)
+    return ImportReport(
+        total=total,
+        created=counts["created"],
+        updated=counts["updated"] + counts["reset"],
+        unchanged=counts["unchanged"],
+        reset_by_supplier=counts["reset"],
+        by_section=dict(by_section),
+        by_status=dict(by_status),
+        open_tax=Tax(*open_tax),
+        periods=tuple(sorted(periods, key=lambda p: (p[2:], p[:2]))),
+    )
+
+
+def _stage(writer: _Writer, old: _Existing | None, record: ParsedRecord, now: datetime) -> str:
+    """Queue the insert/update for one record; returns created/updated/reset/unchanged."""
+    if old is None:
+        writer.inserts.append(_row(writer.taxpayer_id, record, now))
+        return "created"
+    file_status = record.status.value
+    if old.content_hash != record.content_hash:
+        values = _row(writer.taxpayer_id, record, now)
+        for key in ("taxpayer_id", "natural_key", "version", "acted_at"):
+            values.pop(key)
+        acted = old.status != Status.NO_ACTION.value
+        values["direction"] = None  # re-derived after the batch
+        writer.updates.append((old.id, values))
+        if acted and old.status != file_status:
+            writer.logs.append(
+                _log(writer, old.id, now, "supplier_edit", old.status, file_status,
+                     SUPPLIER_EDIT_REASON)
+            )
+            return "reset"
+        return "updated"
+    if file_status != old.portal_status:
+        # The status on the portal changed (acted there directly). Take it, unless the
+        # user has a local decision not yet uploaded: that one stays, to be exported.
+        values: dict[str, Any] = {"portal_status": file_status, "updated_at": now}
+        if old.status == old.portal_status:
+            values["status"] = file_status
+            writer.logs.append(
+                _log(writer, old.id, now, "portal", old.status, file_status,
+                     "Status as saved on the GST portal.")
+            )
+        writer.updates.append((old.id, values))
+        return "updated"
+    return "unchanged"
+
+
+def _log(
+    writer: _Writer, record_id: int, now: datetime, kind: str, old: str, new: str, reason: str
+) -> dict[str, Any]:
+    return {
+        "taxpayer_id": writer.taxpayer_id,
+        "record_id": record_id,
+        "at": now,
+        "actor": writer.actor,
+        "channel": writer.channel,
+        "kind": kind,
+        "from_status": old,
+        "to_status": new,
+        "reason": reason,
+        "undone": True,  # not an action of the recipient: nothing to undo
+    }
+
+
+def _set_directions(session: Session, taxpayer_id: int) -> None:
+    """Tell upward from downward amendments by comparing with the original, where stored."""
+    amendments = session.execute(
+        select(
+            Record.id, Record.section, Record.supplier_gstin, Record.original_number,
+            Record.igst, Record.cgst, Record.sgst, Record.cess,
+        ).where(
+            Record.taxpayer_id == taxpayer_id,
+            Record.section.in_([s.value for s in Section if s.is_amendment]),
+            Record.direction.is_(None),
+        )
+    ).all()
+    if not amendments:
+        return
+    originals: dict[tuple[str, str, str], Tax] = {}
+    stmt = select(
+        Record.section, Record.supplier_gstin, Record.number,
+        Record.igst, Record.cgst, Record.sgst, Record.cess,
+    ).where(
+        Record.taxpayer_id == taxpayer_id,
+        Record.section.in_([s.value for s in Section if not s.is_amendment]),
+        Record.number.in_({a.original_number for a in amendments}),
+    )
+    for section, supplier, number, *heads in session.execute(stmt):
+        originals[(section, supplier, number)] = Tax(*heads)
+    for a in amendments:
+        original = originals.get((Section(a.section).original.value, a.supplier_gstin,
+                                  a.original_number))
+        if original is None:
+            continue
+        direction = direction_of(Tax(a.igst, a.cgst, a.sgst, a.cess), [original])
+        if direction is not None:
+            session.execute(
+                update(Record.__table__)
+                .where(Record.__table__.c.id == a.id)
+                .values(direction=direction.value)
+            )

@@ -1,0 +1,476 @@
+"""The portal's IMS formats: streaming a get-records / offline-tool file into validated records,
+and building the save request the offline tool or a provider's API uploads.
+
+Pure functions over data (no database): the importer service owns the transaction.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from functools import lru_cache
+from typing import IO, Any
+
+import ijson
+
+from ims_bot.domain import IMS_FIRST_PERIOD, Period, Section, Status
+from ims_bot.gstin import InvalidGstin, validate_gstin
+
+#: Wrappers a file may put around the sections: the offline tool's `imsDetails`, and the
+#: `data` envelope a provider's API returns.
+WRAPPERS = ("imsDetails", "data")
+SECTION_KEYS = frozenset(s.value for s in Section)
+MAX_AMOUNT = Decimal("999999999999.99")  # what Numeric(15, 2) holds
+MAX_NUMBER_LENGTH = 16
+_DATE_RE = re.compile(r"^(\d{2})-(\d{2})-(\d{4})$")
+_POS_RE = re.compile(r"^\d{2}$")
+_YN = {"Y": True, "N": False}
+_FILING = {"filed": True, "not filed": False}
+_SOURCE_FORMS = frozenset({"R1", "R1A", "IFF"})
+_INV_TYPES = frozenset({"R", "DE", "SEWP", "SEWOP", "CBW"})
+
+
+class PortalFileError(ValueError):
+    """The file is not an IMS file at all (bad JSON, wrong shape). One line, no traceback."""
+
+
+@dataclass(frozen=True)
+class FieldError:
+    section: str
+    position: int  # 1-based position within the section's list
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.section} #{self.position}, field {self.field!r}: {self.message}"
+
+
+@dataclass
+class ParsedRecord:
+    """A validated portal record, normalised to the store's columns."""
+
+    section: Section
+    position: int
+    supplier_gstin: str
+    supplier_name: str
+    number: str
+    doc_date: date | None
+    original_number: str | None
+    original_date: date | None
+    supplier_period: str
+    period: Period
+    source_form: str | None
+    source_filed: bool
+    inv_type: str | None
+    pos: str | None
+    doc_value: Decimal
+    taxable_value: Decimal
+    igst: Decimal
+    cgst: Decimal
+    sgst: Decimal
+    cess: Decimal
+    status: Status
+    remarks: str | None
+    reduction: str | None
+    decl: tuple[Decimal | None, Decimal | None, Decimal | None, Decimal | None]
+    pending_blocked: bool | None
+    itc_reduction_blocked: bool | None
+    remarks_blocked: bool | None
+    boe_gstin_amended: bool
+    portal_hash: str | None
+    content_hash: str = field(init=False)
+    natural_key: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.content_hash = _content_hash(self)
+        number, day = (
+            (self.original_number, self.original_date)
+            if self.section.is_amendment
+            else (self.number, self.doc_date)
+        )
+        self.natural_key = f"{self.section.value}|{self.supplier_gstin}|{number}|{_fy(day)}"
+
+    @property
+    def tax_total(self) -> Decimal:
+        return self.igst + self.cgst + self.sgst + self.cess
+
+
+def _fy(day: date | None) -> str:
+    if day is None:
+        return "-"
+    return str(day.year if day.month >= 4 else day.year - 1)
+
+
+def _content_hash(r: ParsedRecord) -> str:
+    # What the supplier controls: a change here means the supplier edited the record.
+    parts = (
+        r.supplier_gstin,
+        r.number,
+        r.doc_date.isoformat() if r.doc_date else "",
+        r.original_number or "",
+        r.inv_type or "",
+        r.pos or "",
+        str(r.doc_value),
+        str(r.taxable_value),
+        str(r.igst),
+        str(r.cgst),
+        str(r.sgst),
+        str(r.cess),
+        r.supplier_period,
+        "F" if r.source_filed else "S",
+        r.portal_hash or "",
+    )
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
+
+
+# --- reading files -------------------------------------------------------------------------
+
+
+def _section_prefix(prefix: str) -> str | None:
+    """The section named by a prefix `b2b` or `imsDetails.b2b` (None for anything else)."""
+    parts = prefix.split(".")
+    if len(parts) == 1 and parts[0] in SECTION_KEYS:
+        return parts[0]
+    if len(parts) == 2 and parts[0] in WRAPPERS and parts[1] in SECTION_KEYS:
+        return parts[1]
+    return None
+
+
+def iter_raw_records(stream: IO[bytes]) -> Iterator[tuple[str, int, Any]]:
+    """Yield (section, position, raw record) from a portal file without loading it whole.
+
+    Accepts `{"b2b": [...], ...}`, `{"imsDetails": {...}}` and `{"data": {...}}`. Raises
+    PortalFileError for anything that is not such a file.
+    """
+    builder: ijson.ObjectBuilder | None = None
+    item_prefix = section = ""
+    positions: dict[str, int] = {}
+    found = False
+    try:
+        for prefix, event, value in ijson.parse(stream, use_float=False):
+            if builder is not None:
+                builder.event(event, value)
+                if prefix == item_prefix and event in ("end_map", "end_array"):
+                    yield section, positions[section], builder.value
+                    builder = None
+                continue
+            if event == "map_key" or event.startswith("end_"):
+                continue
+            named = _section_prefix(prefix)
+            if named is not None:
+                if event != "start_array":
+                    raise PortalFileError(f'section "{named}" must be a list of records')
+                found = True
+                continue
+            if not prefix.endswith(".item"):
+                continue
+            named = _section_prefix(prefix[: -len(".item")])
+            if named is None:
+                continue
+            section, item_prefix = named, prefix
+            positions[section] = positions.get(section, 0) + 1
+            if event in ("start_map", "start_array"):
+                builder = ijson.ObjectBuilder()
+                builder.event(event, value)
+            else:  # a bare value where a record should be
+                yield section, positions[section], value
+    except ijson.JSONError as exc:
+        raise PortalFileError(f"the file is not valid JSON ({_short(exc)})") from None
+    except UnicodeDecodeError:
+        raise PortalFileError("the file is not UTF-8 JSON text") from None
+    if not found:
+        raise PortalFileError(
+            "no IMS sections found: expected the portal's IMS JSON with lists such as "
+            '"b2b" or "b2bcn" (optionally inside "imsDetails")'
+        )
+
+
+def _short(exc: Exception) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return text[:160]
+
+
+# --- validating one record -----------------------------------------------------------------
+
+
+class _Invalid(Exception):
+    def __init__(self, field_name: str, message: str) -> None:
+        self.field = field_name
+        self.message = message
+
+
+@lru_cache(maxsize=65536)
+def _gstin(value: str) -> str:
+    return validate_gstin(value)
+
+
+@lru_cache(maxsize=8192)
+def _parse_date(text: str) -> date:
+    m = _DATE_RE.match(text)
+    if not m:
+        raise ValueError("must be a date dd-mm-yyyy")
+    day, month, year = int(m.group(1)), int(m.group(2)), int(m.group(3))
+    try:
+        return date(year, month, day)
+    except ValueError:
+        raise ValueError(f"{text!r} is not a real date") from None
+
+
+@lru_cache(maxsize=1024)
+def _parse_period(text: str) -> Period:
+    return Period.parse(text)
+
+
+def _str(raw: dict[str, Any], key: str, *, required: bool = True, max_len: int = 200) -> str:
+    value = raw.get(key)
+    if value is None or value == "":
+        if required:
+            raise _Invalid(key, "is missing")
+        return ""
+    if not isinstance(value, str):
+        raise _Invalid(key, f"must be text, got {type(value).__name__}")
+    value = value.strip()
+    if len(value) > max_len:
+        raise _Invalid(key, f"is longer than {max_len} characters")
+    return value
+
+
+def _amount(raw: dict[str, Any], key: str, *, required: bool = False) -> Decimal:
+    value = raw.get(key)
+    if value is None or value == "":
+        if required:
+            raise _Invalid(key, "is missing")
+        return Decimal(0)
+    if isinstance(value, bool):
+        raise _Invalid(key, "must be an amount, got true/false")
+    if isinstance(value, (int, Decimal, float)):
+        amount = Decimal(str(value)) if isinstance(value, float) else Decimal(value)
+    elif isinstance(value, str):
+        try:
+            amount = Decimal(value.strip())
+        except InvalidOperation:
+            raise _Invalid(key, f"must be an amount, got {value[:20]!r}") from None
+    else:
+        raise _Invalid(key, f"must be an amount, got {type(value).__name__}")
+    if not amount.is_finite():
+        raise _Invalid(key, "must be a finite amount")
+    if amount < 0:
+        raise _Invalid(key, "must not be negative")
+    if amount > MAX_AMOUNT:
+        raise _Invalid(key, "is too large")
+    return amount.quantize(Decimal("0.01"))
+
+
+def _flag(raw: dict[str, Any], key: str) -> bool | None:
+    value = raw.get(key)
+    if value is None or value == "":
+        return None
+    if isinstance(value, str) and value.strip().upper() in _YN:
+        return _YN[value.strip().upper()]
+    raise _Invalid(key, "must be Y or N")
+
+
+def _date(raw: dict[str, Any], key: str, *, required: bool) -> date | None:
+    text = _str(raw, key, required=required, max_len=10)
+    if not text:
+        return None
+    try:
+        return _parse_date(text)
+    except ValueError as exc:
+        raise _Invalid(key, str(exc)) from None
+
+
+def _number_keys(section: Section) -> tuple[str, str, str, str]:
+    if section.is_import:
+        return "boenum", "boedt", "oboenum", "oboedt"
+    if section.is_note:
+        return "nt_num", "nt_dt", "ont_num", "ont_dt"
+    return "inum", "idt", "oinum", "oidt"
+
+
+def parse_record(section_key: str, position: int, raw: Any) -> ParsedRecord:
+    """Validate one raw record; raises FieldErrorException naming the field."""
+    section = Section(section_key)
+    if not isinstance(raw, dict):
+        raise RecordError(FieldError(section_key, position, "-", "must be a JSON object"))
+    try:
+        return _parse(section, position, raw)
+    except _Invalid as exc:
+        raise RecordError(FieldError(section_key, position, exc.field, exc.message)) from None
+
+
+class RecordError(ValueError):
+    def __init__(self, error: FieldError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+def _parse(section: Section, position: int, raw: dict[str, Any]) -> ParsedRecord:
+    num_key, date_key, onum_key, odate_key = _number_keys(section)
+    if section.is_import:
+        supplier_text = _str(raw, "stin", required=False) or _str(raw, "sgstin", required=False)
+    else:
+        supplier_text = _str(raw, "stin")
+    supplier = ""
+    if supplier_text:
+        try:
+            supplier = _gstin(supplier_text.upper())
+        except InvalidGstin as exc:
+            raise _Invalid("stin", str(exc)) from None
+    number = _str(raw, num_key, max_len=40 if section.is_import else MAX_NUMBER_LENGTH)
+    doc_date = _date(raw, date_key, required=True)
+    original_number = original_date = None
+    if section.is_amendment:
+        original_number = _str(raw, onum_key, max_len=40)
+        original_date = _date(raw, odate_key, required=True)
+    supplier_period = _str(raw, "rtnprd", max_len=6)
+    try:
+        period = _parse_period(supplier_period)
+    except ValueError as exc:
+        raise _Invalid("rtnprd", str(exc)) from None
+    # The data may name the GSTR-2B period explicitly (e.g. a record reported late).
+    itc_period_text = _str(raw, "itcprd", required=False, max_len=6)
+    if itc_period_text:
+        try:
+            period = _parse_period(itc_period_text)
+        except ValueError as exc:
+            raise _Invalid("itcprd", str(exc)) from None
+    if period < IMS_FIRST_PERIOD:
+        raise _Invalid(
+            "rtnprd", f"{period.label} is before Oct 2024: such records never appear in IMS"
+        )
+    source_form = _str(raw, "srcform", required=False, max_len=4).upper() or None
+    if source_form is not None and source_form not in _SOURCE_FORMS:
+        raise _Invalid("srcform", "must be R1, R1A or IFF")
+    filing_text = _str(raw, "srcfilstatus", required=False, max_len=12).lower()
+    if filing_text and filing_text not in _FILING:
+        raise _Invalid("srcfilstatus", "must be Filed or Not Filed")
+    inv_type = _str(raw, "inv_typ", required=False, max_len=6).upper() or None
+    if inv_type is not None and inv_type not in _INV_TYPES and not section.is_import:
+        raise _Invalid("inv_typ", "must be R, DE, SEWP, SEWOP or CBW")
+    pos = raw.get("pos")
+    if isinstance(pos, int) and not isinstance(pos, bool):
+        pos = f"{pos:02d}"
+    if pos is not None and pos != "" and (not isinstance(pos, str) or not _POS_RE.match(pos)):
+        raise _Invalid("pos", "must be a 2-digit state code")
+    action_text = _str(raw, "action", required=False, max_len=2)
+    try:
+        status = Status.from_code(action_text) if action_text else Status.NO_ACTION
+    except ValueError as exc:
+        raise _Invalid("action", str(exc)) from None
+    remarks = _str(raw, "remarks", required=False, max_len=250) or None
+    itc_red = _flag(raw, "itcRedReq")
+    decl = tuple(
+        _amount(raw, key) if raw.get(key) not in (None, "") else None
+        for key in ("declIgst", "declCgst", "declSgst", "declCess")
+    )
+    reduction = None
+    if status is Status.ACCEPTED and itc_red is not None:
+        if not itc_red:
+            reduction = "nil"
+        elif any(d is not None for d in decl):
+            reduction = "partial"
+        else:
+            reduction = "full"
+    hash_value = raw.get("hash")
+    if hash_value is not None and not isinstance(hash_value, str):
+        raise _Invalid("hash", "must be text")
+    return ParsedRecord(
+        section=section,
+        position=position,
+        supplier_gstin=supplier,
+        supplier_name=_str(raw, "trdnm", required=False) or _str(raw, "tradenm", required=False),
+        number=number,
+        doc_date=doc_date,
+        original_number=original_number,
+        original_date=original_date,
+        supplier_period=supplier_period,
+        period=period,
+        source_form=source_form,
+        source_filed=_FILING.get(filing_text, True),
+        inv_type=inv_type,
+        pos=pos or None,
+        doc_value=_amount(raw, "val"),
+        taxable_value=_amount(raw, "txval", required=True),
+        igst=_amount(raw, "iamt"),
+        cgst=_amount(raw, "camt"),
+        sgst=_amount(raw, "samt"),
+        cess=_amount(raw, "cess"),
+        status=status,
+        remarks=remarks,
+        reduction=reduction,
+        decl=decl,  # type: ignore[arg-type]
+        pending_blocked=_flag(raw, "ispendactblocked"),
+        itc_reduction_blocked=_flag(raw, "isItcRedReqBlocked"),
+        remarks_blocked=_flag(raw, "isRemarksBlocked"),
+        boe_gstin_amended=bool(_flag(raw, "isgstinamd")),
+        portal_hash=(hash_value or None) and hash_value[:128],
+    )
+
+
+# --- the save request ----------------------------------------------------------------------
+
+
+def _fmt_date(day: date | None) -> str | None:
+    return day.strftime("%d-%m-%Y") if day else None
+
+
+def _money(value: Decimal | None) -> float | None:
+    return None if value is None else float(value)
+
+
+def save_request(rtin: str, records: Iterable[Any], *, reset: bool = False) -> dict[str, Any]:
+    """The portal's SAVE (or RESET) request for records whose status differs from the portal's.
+
+    `records` are store rows (ims_bot.models.Record or anything with the same attributes).
+    """
+    invdata: dict[str, list[dict[str, Any]]] = {}
+    for r in records:
+        section = Section(r.section)
+        num_key, date_key, onum_key, odate_key = _number_keys(section)
+        item: dict[str, Any] = {}
+        if r.supplier_gstin:
+            item["stin"] = r.supplier_gstin
+        item[num_key] = r.number
+        item[date_key] = _fmt_date(r.doc_date)
+        if section.is_amendment:
+            item[onum_key] = r.original_number
+            item[odate_key] = _fmt_date(r.original_date)
+        if r.inv_type:
+            item["inv_typ"] = r.inv_type
+        if r.pos:
+            item["pos"] = r.pos
+        item.update(
+            {
+                "rtnprd": r.supplier_period,
+                "srcform": r.source_form or "R1",
+                "val": _money(r.doc_value),
+                "txval": _money(r.taxable_value),
+                "iamt": _money(r.igst),
+                "camt": _money(r.cgst),
+                "samt": _money(r.sgst),
+                "cess": _money(r.cess),
+            }
+        )
+        if r.portal_hash:
+            item["hash"] = r.portal_hash
+        if reset:
+            item["action"] = "N"
+        else:
+            item["action"] = Status(r.status).code
+        item["prev_status"] = Status(r.portal_status).code
+        if not reset and r.remarks:
+            item["remarks"] = r.remarks
+        if not reset and r.status == Status.ACCEPTED and r.reduction:
+            item["itcRedReq"] = "N" if r.reduction == "nil" else "Y"
+            if r.reduction == "partial":
+                item["declIgst"] = _money(r.decl_igst)
+                item["declCgst"] = _money(r.decl_cgst)
+                item["declSgst"] = _money(r.decl_sgst)
+                item["declCess"] = _money(r.decl_cess)
+        invdata.setdefault(section.value, []).append(item)
+    return {"rtin": rtin, "reqtyp": "RESET" if reset else "SAVE", "invdata": invdata}

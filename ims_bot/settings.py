@@ -1,0 +1,106 @@
+"""One typed settings object, loaded from the environment (and an optional `.env`) in one place.
+
+No other module reads `os.environ`: the settings object is passed down.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+INDIA = ZoneInfo("Asia/Kolkata")
+TELEGRAM_API_URL = "https://api.telegram.org/bot"
+TELEGRAM_FILE_URL = "https://api.telegram.org/file/bot"
+
+
+class SettingsError(ValueError):
+    """A setting is missing or malformed; the message names the variable."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str
+    token: str | None = None
+    api_url: str = TELEGRAM_API_URL
+    file_url: str = TELEGRAM_FILE_URL
+    today_override: date | None = None
+    admin_chat_id: int | None = None
+    log_level: str = "INFO"
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+    def today(self) -> date:
+        """Today in India, or the fixed `IMS_BOT_TODAY` for demos and tests."""
+        return self.today_override or datetime.now(INDIA).date()
+
+    def now(self) -> datetime:
+        """Now in India; on a fixed `IMS_BOT_TODAY`, the current time of day on that date."""
+        current = datetime.now(INDIA)
+        if self.today_override is None:
+            return current
+        return datetime.combine(self.today_override, current.timetz())
+
+
+def default_database_url() -> str:
+    from platformdirs import user_data_dir
+
+    directory = Path(user_data_dir("ims-bot", appauthor=False))
+    directory.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{directory / 'ims-bot.sqlite3'}"
+
+
+def _api_base(url: str, suffix: str) -> str:
+    """Accept `http://host:port`, `http://host:port/bot` or a `{token}` template.
+
+    python-telegram-bot appends the token to the base URL, so a bare server address gets
+    Telegram's `/bot` (or `/file/bot`) path added, as a self-hosted Bot API server expects.
+    """
+    url = url.strip()
+    if "{token}" in url or url.rstrip("/").endswith(suffix):
+        return url
+    return url.rstrip("/") + suffix
+
+
+def load_settings(environ: Mapping[str, str] | None = None, *, dotenv: bool = True) -> Settings:
+    """Build settings from `environ` (default: the process environment plus `.env`)."""
+    if environ is None:
+        if dotenv:
+            from dotenv import dotenv_values
+
+            file_values = {k: v for k, v in dotenv_values(".env").items() if v is not None}
+            environ = {**file_values, **os.environ}
+        else:
+            environ = dict(os.environ)
+
+    database_url = environ.get("IMS_BOT_DATABASE_URL") or default_database_url()
+    today_text = environ.get("IMS_BOT_TODAY", "").strip()
+    try:
+        today_override = date.fromisoformat(today_text) if today_text else None
+    except ValueError:
+        raise SettingsError(
+            f"IMS_BOT_TODAY must be a date YYYY-MM-DD, got {today_text!r}"
+        ) from None
+    admin_text = environ.get("IMS_BOT_ADMIN_CHAT_ID", "").strip()
+    try:
+        admin_chat_id = int(admin_text) if admin_text else None
+    except ValueError:
+        raise SettingsError(
+            f"IMS_BOT_ADMIN_CHAT_ID must be a Telegram chat id (a number), got {admin_text!r}"
+        ) from None
+    log_level = environ.get("IMS_BOT_LOG_LEVEL", "INFO").strip().upper() or "INFO"
+    if log_level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+        raise SettingsError(
+            f"IMS_BOT_LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL, got {log_level!r}"
+        )
+    return Settings(
+        database_url=database_url,
+        token=environ.get("IMS_BOT_TOKEN", "").strip() or None,
+        api_url=_api_base(environ.get("IMS_BOT_API_URL") or TELEGRAM_API_URL, "/bot"),
+        file_url=_api_base(environ.get("IMS_BOT_FILE_URL") or TELEGRAM_FILE_URL, "/file/bot"),
+        today_override=today_override,
+        admin_chat_id=admin_chat_id,
+        log_level=log_level,
+    )
