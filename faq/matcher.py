@@ -33,10 +33,12 @@ ANSWER_THRESHOLD = 50.0
 CONFIDENT_THRESHOLD = 90.0  # above this, answer even when the runner-up is close
 ANSWER_MARGIN = 3.0  # best minus runner-up needed to answer below CONFIDENT_THRESHOLD
 SUGGEST_THRESHOLD = 40.0
-WEAK_SIGNAL_THRESHOLD = 80.0  # needed when the only IMS words are weak ("invoice")
+WEAK_SIGNAL_THRESHOLD = 70.0  # needed when the only IMS words are weak ("invoice")
 MAX_SUGGESTIONS = 3
 CANDIDATES = 60  # entries re-ranked with the (slower) fuzzy scorers
-TYPO_CUTOFF = 80.0
+TYPO_CUTOFF = 85.0
+
+SCORERS = (fuzz.token_set_ratio, fuzz.token_sort_ratio)
 
 _MAX_PHRASE = 5  # longest synonym key, in words, that the rewriter looks for
 
@@ -163,15 +165,15 @@ class Matcher:
             self._keyword_vocab.append(
                 frozenset(t for kw in entry.keywords for t in self._norm.tokens(kw))
             )
-            for text in (entry.question, *entry.variants, *entry.keywords):
+            vocab.update(self._keyword_vocab[-1])
+            for text in (entry.question, *entry.variants):
                 toks = self._norm.tokens(text)
                 vocab.update(toks)
-                if toks and text not in entry.keywords:
+                if toks:
                     strings.append(" ".join(toks))
                     owner.append(idx)
             vocab_per_entry.append(vocab)
         self._strings = strings
-        self._owner = np.asarray(owner, dtype=np.int64)
         # String indices of each entry (contiguous, because strings were built in order).
         self._spans: list[tuple[int, int]] = []
         start = 0
@@ -206,8 +208,32 @@ class Matcher:
             for text in (entry.question, *entry.variants, *entry.keywords):
                 raw.update(normalize(text).split())
         self._raw_vocab = frozenset(raw)
-        self._raw_vocab_list = sorted(w for w in raw if len(w) >= 3 and w.isalpha())
-        self._string_tokens = [frozenset(s.split()) for s in strings]
+        by_initial: dict[str, list[str]] = {}
+        for w in sorted(raw):
+            if len(w) >= 3 and w.isalpha():
+                by_initial.setdefault(w[0], []).append(w)
+        self._raw_vocab_by_initial = {k: tuple(v) for k, v in by_initial.items()}
+        # String-level inverted index and IDF mass, for a vectorised weighted Dice.
+        str_postings: dict[str, list[int]] = {}
+        for j, text in enumerate(strings):
+            for tok in set(text.split()):
+                str_postings.setdefault(tok, []).append(j)
+        self._str_postings = {t: np.asarray(v, dtype=np.int64) for t, v in str_postings.items()}
+        self._str_mass = np.array(
+            [sum(self._idf[t] for t in set(text.split())) for text in strings]
+        )
+
+    @property
+    def kb(self) -> KnowledgeBase:
+        return self._kb
+
+    def score(self, query: str, entry_id: str) -> float:
+        """The 0-100 score of one entry for ``query`` (0.0 if it is not a candidate)."""
+        tokens = self.query_tokens(query)
+        for cand in self._rank(tokens) if tokens else ():
+            if self._entries[cand.index].id == entry_id:
+                return cand.score
+        return 0.0
 
     def _canonical_words(self, words: Iterable[str]) -> frozenset[str]:
         return frozenset(tok for w in words for tok in self._norm.expand(normalize(w).split()))
@@ -217,20 +243,32 @@ class Matcher:
     def query_tokens(self, query: str) -> list[str]:
         """Canonical tokens of a question, with unknown words typo-corrected first."""
         words = [self._correct(w) for w in normalize(query).split()]
-        tokens = [t for t in self._norm.expand(words) if t not in self._norm.stopwords]
+        tokens = [
+            t
+            for t in self._norm.expand(words)
+            # An unknown bare number ("3 options") says nothing about the topic.
+            if t not in self._norm.stopwords and not (t.isdigit() and t not in self._idf)
+        ]
         # Keep order, drop repeats: "itc itc" should not weigh double.
         return list(dict.fromkeys(tokens))
 
     def _correct(self, word: str) -> str:
         # Correct before synonym expansion, so "invoce managment systm" can still meet
-        # the phrase "invoice management system". Only plain words of 4+ letters: codes
+        # the phrase "invoice management system". Only plain words of 5+ letters: codes
         # ("gstr9") and numbers are never "corrected" into something else.
-        if word in self._raw_vocab or len(word) < 4 or not word.isalpha():
+        if word in self._raw_vocab or len(word) < 5 or not word.isalpha():
             return word
+        # People rarely mistype the first letter; requiring it keeps "reach" from
+        # becoming "each" and "cricket" from becoming "credit".
         fixed = process.extractOne(
-            word, self._raw_vocab_list, scorer=fuzz.ratio, score_cutoff=TYPO_CUTOFF
+            word,
+            self._raw_vocab_by_initial.get(word[0], ()),
+            scorer=fuzz.ratio,
+            score_cutoff=TYPO_CUTOFF,
         )
-        return word if fixed is None else fixed[0]
+        if fixed is None or abs(len(fixed[0]) - len(word)) > 2:
+            return word
+        return fixed[0]
 
     def match(self, query: str) -> MatchResult:
         tokens = self.query_tokens(query)
@@ -288,22 +326,20 @@ class Matcher:
         coverage = overlap[hit] / total
 
         q = " ".join(tokens)
-        qset = frozenset(tokens)
         idx_lists = [range(*self._spans[i]) for i in hit]
-        flat = [j for r in idx_lists for j in r]
+        flat = np.fromiter((j for r in idx_lists for j in r), dtype=np.int64)
         choices = [self._strings[j] for j in flat]
-        set_scores = process.cdist([q], choices, scorer=fuzz.token_set_ratio)[0]
-        sort_scores = process.cdist([q], choices, scorer=fuzz.token_sort_ratio)[0]
-        w_scores = process.cdist([q], choices, scorer=fuzz.WRatio)[0]
-        fuzzy = 0.35 * set_scores + 0.35 * sort_scores + 0.30 * w_scores
+        set_scores = process.cdist([q], choices, scorer=SCORERS[0])[0]
+        sort_scores = process.cdist([q], choices, scorer=SCORERS[1])[0]
+        fuzzy = 0.5 * set_scores + 0.5 * sort_scores
         # IDF-weighted Dice between the question and each string: rewards sharing the
         # rare words, not just many words.
-        dice = np.empty(len(flat))
-        for k, j in enumerate(flat):
-            stoks = self._string_tokens[j]
-            inter = sum(self._idf.get(t, 0.0) for t in qset & stoks)
-            denom = total + sum(self._idf[t] for t in stoks)
-            dice[k] = 200.0 * inter / denom if denom else 0.0
+        inter = np.zeros(len(self._strings))
+        for tok, w in zip(tokens, weights, strict=True):
+            posting = self._str_postings.get(tok)
+            if posting is not None:
+                inter[posting] += w
+        dice = 200.0 * inter[flat] / (total + self._str_mass[flat])
         per_string = 0.5 * fuzzy + 0.5 * dice
 
         results: list[_Candidate] = []
@@ -312,8 +348,7 @@ class Matcher:
             count = len(r)
             best_string = float(per_string[pos : pos + count].max()) if count else 0.0
             pos += count
-            kw = self._keyword_vocab[entry_idx]
-            kw_cov = sum(self._idf.get(t, 0.0) for t in qset & kw) / total
+            kw_cov = float(kw_overlap[entry_idx]) / total
             score = 0.5 * best_string + 0.35 * 100.0 * float(cov) + 0.15 * 100.0 * kw_cov
             results.append(_Candidate(int(entry_idx), min(100.0, score)))
         results.sort(key=lambda c: (-c.score, self._entries[c.index].id))

@@ -6,7 +6,8 @@ Every inline button's data is one of the dataclasses below, registered with
 or raises `InvalidCallbackData` — for forged, stale or foreign data alike — so a handler
 needs a single `except` to answer "this button is no longer valid".
 
-Fields may be `int` (0…10**9) or `str` (letters, digits, `_ . -`, no `:`).
+Fields may be `int` (0…10**15, enough for Telegram user ids) or `str` (letters, digits,
+`_ . -`, no `:`).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import Any, ClassVar, TypeVar
 MAX_BYTES = 64
 SEPARATOR = ":"
 _TOKEN = re.compile(r"[A-Za-z0-9_.\-]{1,48}")
-_INT = re.compile(r"0|[1-9][0-9]{0,8}")
+_INT = re.compile(r"0|[1-9][0-9]{0,14}")
 
 
 class InvalidCallbackData(ValueError):
@@ -127,3 +128,196 @@ class FaqAnswer(CallbackData):
     """Show the answer of FAQ entry `entry_id`."""
 
     entry_id: str
+
+
+# --- Workspaces (GSTINs): `w` is always the workspace (taxpayer) id ---------------------
+WS_PREFIX = "ws"
+
+
+@callback_data(WS_PREFIX, "freq")
+@dataclasses.dataclass(frozen=True)
+class SetFrequency(CallbackData):
+    """Set the filing frequency: `m` monthly, `q` quarterly (QRMP)."""
+
+    w: int
+    freq: str
+
+
+@callback_data(WS_PREFIX, "use")
+@dataclasses.dataclass(frozen=True)
+class UseWorkspace(CallbackData):
+    """Make workspace `w` the active one."""
+
+    w: int
+
+
+@callback_data(WS_PREFIX, "unlink")
+@dataclasses.dataclass(frozen=True)
+class AskUnlink(CallbackData):
+    """Ask to confirm unlinking `w`."""
+
+    w: int
+
+
+@callback_data(WS_PREFIX, "unlinkok")
+@dataclasses.dataclass(frozen=True)
+class ConfirmUnlink(CallbackData):
+    w: int
+
+
+@callback_data(WS_PREFIX, "cancel")
+@dataclasses.dataclass(frozen=True)
+class Cancel(CallbackData):
+    """Drop a question; nothing changes."""
+
+
+@callback_data(WS_PREFIX, "revoke")
+@dataclasses.dataclass(frozen=True)
+class Revoke(CallbackData):
+    """Revoke member `u`'s access to `w`."""
+
+    w: int
+    u: int
+
+
+# --- Records ----------------------------------------------------------------------------
+REC_PREFIX = "rec"
+#: Action codes in buttons: the portal's letters.
+ACTION_CODES = ("A", "R", "P")
+#: Declared ITC reduction in buttons: full, nil, or `-` (none asked).
+REDUCTION_CODES = ("full", "nil", "-")
+
+
+@callback_data(REC_PREFIX, "open")
+@dataclasses.dataclass(frozen=True)
+class OpenRecord(CallbackData):
+    """Show record `r` of workspace `w` as a card."""
+
+    w: int
+    r: int
+
+
+@callback_data(REC_PREFIX, "act")
+@dataclasses.dataclass(frozen=True)
+class ChooseAction(CallbackData):
+    """Accept / Reject / Pending pressed on a card showing version `v` of the record.
+
+    Reject (and accepting what needs a reduction declaration) asks first."""
+
+    w: int
+    r: int
+    v: int
+    a: str
+
+
+@callback_data(REC_PREFIX, "ok")
+@dataclasses.dataclass(frozen=True)
+class ConfirmAction(CallbackData):
+    """Apply action `a` to version `v` of the record, with reduction `red`."""
+
+    w: int
+    r: int
+    v: int
+    a: str
+    red: str
+
+
+@callback_data(REC_PREFIX, "remark")
+@dataclasses.dataclass(frozen=True)
+class AskRemarks(CallbackData):
+    """Ask for remarks; the reply rejects the record with them."""
+
+    w: int
+    r: int
+    v: int
+
+
+@callback_data(REC_PREFIX, "partial")
+@dataclasses.dataclass(frozen=True)
+class AskPartial(CallbackData):
+    """Ask for the amounts of a partial ITC reduction; the reply accepts the record."""
+
+    w: int
+    r: int
+    v: int
+
+
+@callback_data(REC_PREFIX, "undo")
+@dataclasses.dataclass(frozen=True)
+class UndoAction(CallbackData):
+    """Undo action-log entry `log`."""
+
+    w: int
+    log: int
+
+
+# --- Lists and bulk ---------------------------------------------------------------------
+LIST_PREFIX = "pend"
+#: Amount filters of the list, by index: (label, minimum, strictly-below) in rupees.
+AMOUNT_BANDS: tuple[tuple[str, int | None, int | None], ...] = (
+    ("Any amount", None, None),
+    ("Under ₹10,000", None, 10_000),
+    ("₹10,000 – ₹1,00,000", 10_000, 100_000),
+    ("₹1,00,000 and more", 100_000, None),
+)
+ANY = "-"
+
+
+@callback_data(LIST_PREFIX, "page")
+@dataclasses.dataclass(frozen=True)
+class PendingPage(CallbackData):
+    """Page `page` (from 1) of the records needing a decision, filtered.
+
+    `sec` a section key or `-`, `sup` a supplier GSTIN or `-`, `amt` an AMOUNT_BANDS index.
+    """
+
+    w: int
+    page: int = 1
+    sec: str = ANY
+    sup: str = ANY
+    amt: int = 0
+
+
+@callback_data(LIST_PREFIX, "filter")
+@dataclasses.dataclass(frozen=True)
+class PendingFilter(CallbackData):
+    """Show the choices of one filter (`by`: `sec`, `sup`, `amt`) or the bulk menu (`bulk`),
+    keeping the list's current filters."""
+
+    w: int
+    by: str
+    sec: str = ANY
+    sup: str = ANY
+    amt: int = 0
+
+
+BULK_PREFIX = "bulk"
+#: Bulk scopes: all from supplier (`arg` its GSTIN), under an amount (`arg` rupees), all left.
+BULK_KINDS = ("sup", "under", "all")
+
+
+@callback_data(BULK_PREFIX, "ask")
+@dataclasses.dataclass(frozen=True)
+class BulkPreviewData(CallbackData):
+    """Preview accepting every open record of a scope (count and ITC), with a confirm."""
+
+    w: int
+    kind: str
+    arg: str
+
+
+@callback_data(BULK_PREFIX, "do")
+@dataclasses.dataclass(frozen=True)
+class BulkApply(CallbackData):
+    w: int
+    kind: str
+    arg: str
+
+
+@callback_data(BULK_PREFIX, "undo")
+@dataclasses.dataclass(frozen=True)
+class BulkUndo(CallbackData):
+    """Undo a whole bulk batch (uuid)."""
+
+    w: int
+    batch: str

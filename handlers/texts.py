@@ -14,6 +14,8 @@ from urllib.parse import urlsplit
 
 if TYPE_CHECKING:
     from faq.kb import FaqEntry
+    from ims_bot.domain import Tax
+    from ims_bot.importer import ImportReport
 
 # Telegram refuses longer messages; keep a margin for the few characters added around parts.
 MAX_MESSAGE = 4096
@@ -32,6 +34,19 @@ class Command:
 # The commands that exist. Add a line when a feature ships (the menu and /help follow).
 COMMANDS: tuple[Command, ...] = (
     Command("start", "What this bot does and how to begin"),
+    Command("link", "Link your GSTIN: /link 27AAPFU0939F1ZV"),
+    Command("gstin", "Your GSTINs; switch the active one"),
+    Command("pending", "Records waiting for your decision"),
+    Command("recompute", "GSTR-2B figures for a period: /recompute 102025"),
+    Command("summary", "Counts, ITC at stake and a chart"),
+    Command("history", "Recent actions, with undo"),
+    Command("export", "The save request to upload on the portal"),
+    Command("deadlines", "Coming due dates and what is still open"),
+    Command("remind", "Reminder settings: /remind, /remind off"),
+    Command("invite", "Share this GSTIN with your CA or staff"),
+    Command("join", "Use an invite code: /join CODE"),
+    Command("unlink", "Unlink the active GSTIN"),
+    Command("demo", "Try it with demo records"),
     Command("faq", "Browse IMS questions by topic"),
     Command("help", "How to ask a question and the list of commands"),
 )
@@ -40,6 +55,11 @@ COMMANDS: tuple[Command, ...] = (
 FEATURES: tuple[str, ...] = (
     "Answer your questions about the GST portal's Invoice Management System (IMS): "
     "accept / reject / pending, credit notes, GSTR-2B and GSTR-3B, deadlines.",
+    "Work your IMS records from the phone: link a GSTIN, send the portal's IMS JSON file, "
+    "then accept, reject or keep pending with a tap, recompute GSTR-2B and export the "
+    "save request for the portal.",
+    "Remind you before the draft GSTR-2B, the GSTR-3B due date, pending windows and the "
+    "s.16(4) limit, and list your coming deadlines.",
 )
 
 WELCOME_TITLE = "<b>Namaste! I am IMS Bot.</b>"
@@ -82,7 +102,9 @@ DECLINE = (
 )
 EMPTY_QUERY = "Please type your question about IMS, or tap /faq to browse topics."
 
-BUTTON_NO_LONGER_VALID = "This button is no longer valid. Please use /faq to start again."
+BUTTON_NO_LONGER_VALID = (
+    "This button is no longer valid. Please use /pending or /faq to start again."
+)
 UNKNOWN_COMMAND = "I don't know that command. See /help for what I can do."
 ERROR_APOLOGY = (
     "Sorry, something went wrong on my side while handling that. Please try again; "
@@ -210,3 +232,286 @@ def _period(value: str) -> str:
         return date.fromisoformat(f"{value.strip()}-01").strftime("%b %Y")
     except ValueError:
         return value
+
+
+# ==================================================================== GSTINs and access
+LINK_EXAMPLE = "27AAPFU0939F1ZV"
+NOT_LINKED = (
+    f"You have no GSTIN linked yet. Link one first: <code>/link {LINK_EXAMPLE}</code>\n"
+    "Or try the bot with demo records: /demo"
+)
+LINK_USAGE = (
+    f"Send your GSTIN after the command, e.g. <code>/link {LINK_EXAMPLE}</code>"
+)
+JOIN_USAGE = "Send the invite code after the command, e.g. <code>/join K7M2QX9P</code>"
+FREQUENCY_QUESTION = "How do you file GSTR-3B? (Monthly unless you change it.)"
+BUTTON_MONTHLY = "Monthly"
+BUTTON_QUARTERLY = "Quarterly (QRMP)"
+NEXT_STEP = (
+    "Next: download the IMS JSON file from the GST portal (IMS → Download) and send it to me "
+    "here as a document. Then /pending shows what needs a decision."
+)
+GSTIN_LIST_TITLE = "<b>Your GSTINs</b> (✓ = active). Tap one to work on it:"
+BUTTON_CANCEL = "Cancel"
+CANCELLED = "Cancelled. Nothing changed."
+UNLINK_OWNER = (
+    "Unlink <b>{gstin}</b>? This deletes this workspace with all its {records} and your "
+    "action history here. People you shared it with lose access. The GST portal is not "
+    "affected."
+)
+UNLINK_MEMBER = (
+    "Leave <b>{gstin}</b>? You will no longer see its records; the owner's data stays."
+)
+BUTTON_UNLINK = "Yes, unlink"
+BUTTON_LEAVE = "Yes, leave"
+UNLINKED = "Unlinked {gstin}: the workspace and its records are deleted."
+LEFT = "You left {gstin}; the owner can invite you again."
+INVITE_CREATED = (
+    "Invite code for <b>{gstin}</b>: <code>{code}</code>\n"
+    "It works once, until {expires}. The person you share with sends me "
+    "<code>/join {code}</code>."
+)
+MEMBERS_TITLE = "<b>People with access to {gstin}</b>"
+NO_MEMBERS = "Nobody else has access yet."
+BUTTON_REVOKE = "Revoke {user}"
+REVOKED = "Access revoked."
+JOINED = (
+    "You now have access to <b>{gstin}</b>, shared by its owner. It is your active GSTIN: "
+    "/pending shows what needs a decision."
+)
+DEMO_LOADED = (
+    "<b>Demo workspace ready</b>: {gstin} ({name}), {total} records imported, your active "
+    "GSTIN now. Try /pending, /summary or /recompute. /unlink deletes it again."
+)
+ACCESS_REFUSED_SHORT = "You have no access to that record."
+
+
+def linked(gstin: str, state: str, frequency: str, created: bool) -> str:
+    head = "Linked" if created else "Already linked"
+    return (
+        f"✅ {head}: <b>{html.escape(gstin)}</b> ({html.escape(state)}). "
+        f"Filing: <b>{html.escape(frequency)}</b>.\n{FREQUENCY_QUESTION}\n\n{NEXT_STEP}"
+    )
+
+
+def workspace_button(gstin: str, name: str, role: str, active: bool) -> str:
+    mark = "✓ " if active else ""
+    who = " (shared with you)" if role != "owner" else ""
+    return clip(f"{mark}{gstin} {name}{who}".strip(), BUTTON_LABEL_MAX)
+
+
+def members(gstin: str, lines: list[tuple[int, str]]) -> str:
+    title = MEMBERS_TITLE.format(gstin=html.escape(gstin))
+    body = "\n".join(f"• user {uid} ({html.escape(role)})" for uid, role in lines)
+    return f"{title}\n{body or NO_MEMBERS}"
+
+
+def refused(message: str) -> str:
+    return "⚠️ " + html.escape(clip(message, MAX_MESSAGE - 100), quote=False)
+
+
+def alert(message: str) -> str:
+    """A message for a callback answer (Telegram allows at most 200 characters)."""
+    return clip(" ".join(message.split()), 200)
+
+
+# ==================================================================== records
+STATUS_NAMES = {
+    "no_action": "No action (counts as accepted)",
+    "accepted": "Accepted",
+    "rejected": "Rejected",
+    "pending": "Pending",
+}
+ACTION_NAMES = {"A": "Accept", "R": "Reject", "P": "Pending"}
+ACTION_DONE = {"A": "✅ Accepted", "R": "❌ Rejected", "P": "⏸ Kept pending"}
+BUTTON_ACCEPT = "✅ Accept"
+BUTTON_REJECT = "❌ Reject"
+BUTTON_PENDING = "⏸ Pending"
+BUTTON_WHY = "Why no {action}? (FAQ)"
+BUTTON_WHY_REFUSED = "Why? (FAQ)"
+FREQUENCY_SET = "Filing: {frequency}"
+ACTIVE_NOW = "Active: {gstin}"
+BUTTON_BACK_TO_LIST = "« Back to the list"
+BUTTON_SUPPLIER_ALL = "Accept all from this supplier…"
+BUTTON_UNDO = "↩️ Undo"
+BUTTON_UNDO_ALL = "↩️ Undo all"
+BUTTON_CONFIRM_REJECT = "❌ Yes, reject"
+BUTTON_ADD_REMARKS = "✍️ Add remarks and reject"
+BUTTON_REDUCE_FULL = "Reduce in full (default)"
+BUTTON_REDUCE_NIL = "Nil: already reversed / never taken"
+BUTTON_REDUCE_PARTIAL = "Partial: I'll type the amounts"
+BUTTON_FILTER_SECTION = "Type…"
+BUTTON_FILTER_SUPPLIER = "Supplier…"
+BUTTON_FILTER_AMOUNT = "Amount…"
+BUTTON_BULK = "Accept in bulk…"
+BUTTON_CLEAR_FILTERS = "Clear filters"
+BUTTON_ANY = "Any"
+BUTTON_BULK_ALL = "Accept everything left"
+BUTTON_BULK_UNDER = "Accept all under {amount}"
+BUTTON_BULK_SUPPLIER = "All from {supplier} ({count})"
+BUTTON_BULK_CONFIRM = "✅ Yes, accept {count}"
+BULK_UNDER_AMOUNTS = (1_000, 10_000, 50_000)
+
+PENDING_EMPTY = "Nothing needs a decision for <b>{gstin}</b>{filters}. 🎉"
+PENDING_TITLE = (
+    "<b>Needs a decision — {gstin}</b>\n{total} record(s){filters}, page {page} of {pages}. "
+    "Tap one to act on it."
+)
+CREDIT_NOTES_FIRST = (
+    "Credit notes first: a pending window closes on {day}; after that they count as accepted."
+)
+FILTER_TITLE = "Show only records of this {what}:"
+BULK_TITLE = (
+    "Accept in bulk: I show what it would do (count and ITC) before anything changes."
+)
+BULK_NOTHING = "Nothing to accept there: {unchanged} already accepted.{refused}"
+BULK_PREVIEW = (
+    "Accept <b>{count}</b> record(s) {scope}?\nITC: <b>{itc}</b> ({heads})."
+    "{unchanged}{refused}"
+)
+BULK_DONE = "✅ Accepted {count} record(s) {scope}. ITC {itc}."
+BULK_NONE_LEFT = "Nothing left to accept {scope}: it was already done."
+BULK_UNDONE = "↩️ Undone: {count} record(s) back to their earlier status."
+SCOPE_SUPPLIER = "from {supplier}"
+SCOPE_UNDER = "under {amount}"
+SCOPE_ALL = "left needing a decision"
+
+REJECT_CONFIRM = (
+    "<b>Reject {label} {number}?</b>\nRejecting means <b>no ITC</b> for it ({itc}). "
+    "Reject only what is not yours or wrong beyond what a credit/debit note can fix."
+)
+REJECT_CREDIT_NOTE = (
+    "For a credit note: the supplier's liability rises by it in their next GSTR-3B."
+)
+REJECT_REMARKS = "You can add remarks for the supplier (at most 250 characters)."
+REDUCTION_QUESTION = (
+    "<b>Accept {label} {number}.</b> Must your ITC be reduced by it? "
+    "(Tax on it: {itc}.)"
+)
+REMARKS_PROMPT = (
+    "Type the remarks for rejecting {number} in reply to this message (at most 250 "
+    "characters). Sending them rejects the record. ref {ref}"
+)
+PARTIAL_PROMPT = (
+    "Reply with the ITC to reduce for {number} as four amounts IGST,CGST,SGST,CESS "
+    "(e.g. 0,450,450,0). Sending them accepts the record. ref {ref}"
+)
+TYPE_IN_REPLY = "Type it in reply to my message."
+ALREADY = "Already {status}: nothing changed."
+CHANGED_SINCE = "This record changed since it was shown; here it is as it is now."
+UNDONE = "↩️ Undone: back to {status}."
+HISTORY_TITLE = "<b>Recent actions — {gstin}</b>"
+HISTORY_EMPTY = "No actions yet for <b>{gstin}</b>."
+EXPORT_CAPTION = (
+    "Save request for {gstin}: {count} record(s). Upload it with the GST portal's IMS "
+    "offline tool (Upload), or send it through your GSP. Then download IMS again and "
+    "send me the file, so both sides agree."
+)
+RESET_CAPTION = "Reset request: {count} record(s) taken back to no action. Upload it too."
+EXPORT_NOTHING = "Nothing to upload for {gstin}: every decision already matches the portal."
+RECOMPUTE_USAGE = "Give the period as MMYYYY, e.g. <code>/recompute 102025</code>"
+RECOMPUTE_UNCHANGED = (
+    "Nothing changed since the last recompute ({at}); the portal would say IMS2005."
+)
+SUMMARY_CAPTION = "ITC by status and the suppliers with the most ITC awaiting a decision."
+
+IMPORT_START = "📥 Importing {name}…"
+IMPORT_PROGRESS = "📥 Importing {name}… {count} records read"
+IMPORT_TOO_BIG = (
+    "That file is {size} MB: I can take IMS files up to 50 MB, and Telegram lets bots "
+    "download at most 20 MB. Download IMS for one period or section at a time."
+)
+IMPORT_TOO_BIG_FOR_TELEGRAM = (
+    "That file is {size} MB; Telegram lets bots download at most 20 MB. Download IMS for "
+    "one period or section at a time."
+)
+IMPORT_NOT_JSON = (
+    "I can only read the IMS JSON file from the GST portal (IMS → Download, a .json file). "
+    "<b>{name}</b> does not look like one; nothing was changed."
+)
+IMPORT_REFUSED = "The file was refused; nothing was imported.\n{detail}"
+IMPORT_NOT_IMS = "That is not an IMS file from the portal: {detail}. Nothing was changed."
+SECTION_NAMES = {
+    "b2b": "Invoices",
+    "b2ba": "Amended invoices",
+    "b2bdn": "Debit notes",
+    "b2bdna": "Amended debit notes",
+    "b2bcn": "Credit notes",
+    "b2bcna": "Amended credit notes",
+    "ecom": "E-commerce documents",
+    "ecoma": "Amended e-commerce documents",
+    "impg": "Bills of Entry",
+    "impga": "Amended Bills of Entry",
+    "impgsez": "Bills of Entry (SEZ)",
+    "impgseza": "Amended Bills of Entry (SEZ)",
+}
+
+
+def rupees(amount: object) -> str:
+    """₹ with Indian digit grouping: ₹12,34,567.50."""
+    from decimal import Decimal
+
+    value = Decimal(str(amount)).quantize(Decimal("0.01"))
+    sign = "-" if value < 0 else ""
+    whole, _, paise = f"{abs(value):.2f}".partition(".")
+    head, tail = whole[:-3], whole[-3:]
+    groups = []
+    while len(head) > 2:
+        groups.insert(0, head[-2:])
+        head = head[:-2]
+    if head:
+        groups.insert(0, head)
+    grouped = ",".join([*groups, tail]) if groups else tail
+    return f"{sign}₹{grouped}.{paise}" if paise != "00" else f"{sign}₹{grouped}"
+
+
+def heads(tax: Tax) -> str:
+    """`IGST ₹0 · CGST ₹450 · SGST ₹450 · cess ₹0` for a `Tax`."""
+    values = tax.as_dict()
+    return " · ".join(
+        f"{'cess' if h == 'cess' else h.upper()} {rupees(v)}" for h, v in values.items()
+    )
+
+
+def day(value: date | None) -> str:
+    return value.strftime("%d %b %Y") if value else "—"
+
+
+def list_button(number: str, supplier: str, amount: object) -> str:
+    short = " ".join(supplier.split()[:2]) or "?"
+    return clip(f"{number} · {short} · {rupees(amount)}", BUTTON_LABEL_MAX)
+
+
+def filters_note(section: str | None, supplier: str | None, amount: str | None) -> str:
+    parts = [p for p in (SECTION_NAMES.get(section or ""), supplier, amount) if p]
+    return f" ({html.escape(', '.join(parts))})" if parts else ""
+
+
+def import_summary(gstin: str, report: ImportReport) -> str:
+    """The reply after an import: counts per section and status, ITC awaiting a decision."""
+    lines = [
+        f"✅ <b>Imported {report.total} record(s)</b> for {html.escape(gstin)}: "
+        f"{report.created} new, {report.updated} updated, {report.unchanged} unchanged."
+    ]
+    if report.reset_by_supplier:
+        lines.append(
+            f"⚠️ {report.reset_by_supplier} record(s) were changed by the supplier after you "
+            "acted: they need a fresh decision."
+        )
+    sections = sorted(report.by_section.items())
+    by_section = ", ".join(f"{SECTION_NAMES.get(k, k)} {v}" for k, v in sections)
+    statuses = sorted(report.by_status.items())
+    by_status = ", ".join(f"{status_short(k)} {v}" for k, v in statuses)
+    if by_section:
+        lines.append(f"By type: {html.escape(by_section)}")
+    if by_status:
+        lines.append(f"By status: {html.escape(by_status)}")
+    lines.append(
+        f"ITC at stake (awaiting a decision): <b>{rupees(report.open_tax.total)}</b>"
+    )
+    lines.append("Next: /pending")
+    return "\n".join(lines)
+
+
+def status_short(status: str) -> str:
+    return STATUS_NAMES.get(status, status).split(" (")[0]

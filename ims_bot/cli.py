@@ -158,7 +158,7 @@ def _filter(args: argparse.Namespace) -> Any:
 
 def _record_line(r: Any) -> str:
     return (
-        f"{r.id:>7}  {r.section.value:<6} {r.number:<18} {str(r.doc_date or ''):<10}  "
+        f"{r.id:>7}  {r.section.value:<6} {r.number:<18} {r.doc_date or ''!s:<10}  "
         f"{r.supplier_name[:24]:<24} {_money(r.tax.total):>14}  {r.status.value}"
     )
 
@@ -390,6 +390,103 @@ def cmd_demo_data(env: Env, args: argparse.Namespace) -> ExitCode:
     return ExitCode.OK
 
 
+def cmd_chat(env: Env, args: argparse.Namespace) -> ExitCode:
+    from ims_bot.console import console_main
+
+    output_dir = Path(args.output_dir) if args.output_dir else None
+    code = console_main(_settings(env), demo=args.demo, stdin=env.stdin, stdout=env.stdout,
+                        output_dir=output_dir)
+    return ExitCode(code)
+
+
+def _bot_settings(env: Env) -> Any:
+    """Settings for talking to Telegram: a token and a usable database URL, or one clear line."""
+    from ims_bot.db import parse_database_url
+    from ims_bot.settings import SettingsError
+
+    settings = _settings(env)
+    if settings.token is None:
+        raise SettingsError(
+            "IMS_BOT_TOKEN is not set: get a token from @BotFather and put it in the environment "
+            "or .env (ims-bot chat --demo needs none)"
+        )
+    parse_database_url(settings.database_url)
+    logging.basicConfig(
+        level=settings.log_level,
+        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
+        stream=env.stderr,
+        force=True,
+    )
+    if settings.log_level != "DEBUG":
+        # httpx logs every request URL at INFO, and Bot API URLs contain the token.
+        logging.getLogger("httpx").setLevel(logging.WARNING)
+    return settings
+
+
+def cmd_run(env: Env, args: argparse.Namespace) -> ExitCode:
+    from ims_bot.app import run_polling
+
+    run_polling(_bot_settings(env))
+    return ExitCode.OK
+
+
+def cmd_webhook(env: Env, args: argparse.Namespace) -> ExitCode:
+    from ims_bot.app import run_webhook
+
+    run_webhook(_bot_settings(env), url=args.url, listen=args.listen, port=args.port,
+                secret=args.secret)
+    return ExitCode.OK
+
+
+def cmd_doctor(env: Env, args: argparse.Namespace) -> ExitCode:
+    from ims_bot.doctor import diagnose, has_failures
+
+    checks = diagnose(lambda: _settings(env), upgrade=args.upgrade, timeout=args.timeout)
+    for check in checks:
+        env.out(check.line())
+    return ExitCode.FAILED if has_failures(checks) else ExitCode.OK
+
+
+def _webhook_url(text: str) -> str:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(text)
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        raise argparse.ArgumentTypeError(f"not an https:// (or http://) URL: {text!r}")
+    return text
+
+
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
+    if not 1 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"a port is 1-65535, got {value}")
+    return value
+
+
+def _webhook_secret(text: str) -> str:
+    import re
+
+    # Telegram's rule for secret_token: 1-256 characters A-Z, a-z, 0-9, _ and -.
+    if not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", text):
+        raise argparse.ArgumentTypeError(
+            "the secret must be 1-256 characters of A-Z, a-z, 0-9, _ and -"
+        )
+    return text
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not 0 < value <= 60:
+        raise argparse.ArgumentTypeError(f"a timeout is between 0 and 60 seconds, got {text}")
+    return value
+
+
 COMMANDS: dict[str, Callable[[Env, argparse.Namespace], ExitCode]] = {
     "ask": cmd_ask,
     "import": cmd_import,
@@ -403,6 +500,10 @@ COMMANDS: dict[str, Callable[[Env, argparse.Namespace], ExitCode]] = {
     "export": cmd_export,
     "deadlines": cmd_deadlines,
     "demo-data": cmd_demo_data,
+    "chat": cmd_chat,
+    "run": cmd_run,
+    "webhook": cmd_webhook,
+    "doctor": cmd_doctor,
 }
 
 
@@ -515,6 +616,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output")
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--records", type=_positive, default=320)
+
+    p = sub.add_parser("chat", help="talk to the bot in this terminal (offline, no token)")
+    p.add_argument("--demo", action="store_true",
+                   help="on the demo data set in a throwaway database, dated 16 Dec 2025")
+    p.add_argument("--output-dir", dest="output_dir",
+                   help="where files the bot sends are saved (default ./ims-bot-output)")
+
+    sub.add_parser("run", help="run the Telegram bot with long polling")
+
+    p = sub.add_parser("webhook", help="run the Telegram bot behind a webhook")
+    p.add_argument("--url", required=True, type=_webhook_url,
+                   help="public URL Telegram posts updates to, e.g. https://bot.example.com/tg")
+    p.add_argument("--listen", default="0.0.0.0", help="address to listen on")
+    p.add_argument("--port", type=_port, default=8443, help="port to listen on")
+    p.add_argument("--secret", required=True, type=_webhook_secret,
+                   help="secret Telegram sends with each update (A-Z a-z 0-9 _ -)")
+
+    p = sub.add_parser("doctor", help="check configuration, database and Telegram access")
+    p.add_argument("--upgrade", action="store_true",
+                   help="migrate the database to the latest schema")
+    p.add_argument("--timeout", type=_seconds, default=5.0, help="Bot API timeout in seconds")
     return parser
 
 

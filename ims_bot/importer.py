@@ -17,7 +17,7 @@ from typing import IO, Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from ims_bot.db import Database
+from ims_bot.db import Database, insert_rows
 from ims_bot.domain import Section, Status, Tax
 from ims_bot.errors import ImportRefused, NotFound
 from ims_bot.facts import direction_of
@@ -110,6 +110,7 @@ def _row(taxpayer_id: int, r: ParsedRecord, now: datetime) -> dict[str, Any]:
         "portal_hash": r.portal_hash,
         "content_hash": r.content_hash,
         "acted_at": None,
+        "created_at": now,
         "updated_at": now,
         "version": 1,
     }
@@ -129,7 +130,7 @@ class _Writer:
 
     def flush(self) -> None:
         if self.inserts:
-            self.session.execute(Record.__table__.insert(), self.inserts)
+            insert_rows(self.session, Record.__table__, self.inserts)
             self.inserts = []
         for record_id, values in self.updates:
             self.session.execute(
@@ -139,7 +140,7 @@ class _Writer:
             )
         self.updates = []
         if self.logs:
-            self.session.execute(ActionLog.__table__.insert(), self.logs)
+            insert_rows(self.session, ActionLog.__table__, self.logs)
             self.logs = []
 
 
@@ -252,7 +253,7 @@ def _stage(writer: _Writer, old: _Existing | None, record: ParsedRecord, now: da
     file_status = record.status.value
     if old.content_hash != record.content_hash:
         values = _row(writer.taxpayer_id, record, now)
-        for key in ("taxpayer_id", "natural_key", "version", "acted_at"):
+        for key in ("taxpayer_id", "natural_key", "version", "acted_at", "created_at"):
             values.pop(key)
         acted = old.status != Status.NO_ACTION.value
         values["direction"] = None  # re-derived after the batch

@@ -106,6 +106,10 @@ class Record(Base):
         UniqueConstraint("taxpayer_id", "natural_key", name="uq_record_key"),
         Index("ix_records_taxpayer_status_period", "taxpayer_id", "status", "itc_period_key"),
         Index("ix_records_taxpayer_itc_period", "taxpayer_id", "itc_period_key"),
+        # Listings: newest first, and credit notes by period (see RecordService.list).
+        Index("ix_records_taxpayer_date", "taxpayer_id", "doc_date", "id"),
+        Index("ix_records_taxpayer_created", "taxpayer_id", "created_at"),
+        Index("ix_records_taxpayer_section", "taxpayer_id", "section", "status", "period_key"),
         Index("ix_records_taxpayer_supplier", "taxpayer_id", "supplier_gstin"),
     )
 
@@ -153,6 +157,7 @@ class Record(Base):
     portal_hash: Mapped[str | None] = mapped_column(String(128))
     content_hash: Mapped[str] = mapped_column(String(64))
     acted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # first import
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     version: Mapped[int] = mapped_column(Integer, default=1)
 
@@ -188,7 +193,7 @@ class ActionLog(Base):
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     actor: Mapped[str] = mapped_column(String(40))  # "tg:<user id>", "cli", "import", ...
     channel: Mapped[str] = mapped_column(String(10))  # telegram | cli | import | system
-    kind: Mapped[str] = mapped_column(String(12))  # action | undo | bulk | supplier_edit | filed
+    kind: Mapped[str] = mapped_column(String(16))  # action|undo|bulk|supplier_edit|portal|filed
     from_status: Mapped[str | None] = mapped_column(String(10))
     to_status: Mapped[str | None] = mapped_column(String(10))
     remarks: Mapped[str | None] = mapped_column(String(250))

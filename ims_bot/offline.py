@@ -270,9 +270,16 @@ class OfflineBotApi(BaseRequest):
 
     # --- incoming updates ---------------------------------------------------------------
 
-    def text_update(self, user_id: int, text: str, chat_id: int | None = None) -> Update:
-        """A private-chat text message from `user_id`."""
-        return self._message_update(user_id, chat_id, {"text": text})
+    def text_update(
+        self, user_id: int, text: str, chat_id: int | None = None, reply_to: int | None = None
+    ) -> Update:
+        """A private-chat text message from `user_id`, optionally replying to message
+        `reply_to` of the same chat (as a client does for a ForceReply prompt)."""
+        content: _JSON = {"text": text}
+        if reply_to is not None:
+            chat = user_id if chat_id is None else chat_id
+            content["reply_to_message"] = self._message_json(self.message(chat, reply_to))
+        return self._message_update(user_id, chat_id, content)
 
     def command_update(
         self, user_id: int, command: str, args: str = "", chat_id: int | None = None
@@ -577,7 +584,8 @@ class OfflineBotApi(BaseRequest):
         text_key = "caption" if (message.document or message.photo) else "text"
         if message.plain_text is not None:
             data[text_key] = message.plain_text
-        if message.reply_markup:
+        # Telegram echoes only inline keyboards; a ForceReply or reply keyboard is not returned.
+        if message.reply_markup and "inline_keyboard" in message.reply_markup:
             data["reply_markup"] = message.reply_markup
         if message.document:
             data["document"] = message.document

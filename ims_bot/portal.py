@@ -108,26 +108,18 @@ def _fy(day: date | None) -> str:
 def _content_hash(r: ParsedRecord) -> str:
     # What the supplier controls: a change here means the supplier edited the record.
     parts = (
-        r.supplier_gstin,
-        r.number,
-        r.doc_date.isoformat() if r.doc_date else "",
-        r.original_number or "",
-        r.inv_type or "",
-        r.pos or "",
-        str(r.doc_value),
-        str(r.taxable_value),
-        str(r.igst),
-        str(r.cgst),
-        str(r.sgst),
-        str(r.cess),
-        r.supplier_period,
-        "F" if r.source_filed else "S",
-        r.portal_hash or "",
+        r.supplier_gstin, r.number, r.doc_date, r.original_number, r.inv_type, r.pos,
+        r.doc_value, r.taxable_value, r.igst, r.cgst, r.sgst, r.cess, r.supplier_period,
+        r.source_filed, r.portal_hash,
     )
-    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
+    return hashlib.blake2b(repr(parts).encode(), digest_size=20).hexdigest()
 
 
 # --- reading files -------------------------------------------------------------------------
+
+
+_STARTS = frozenset({"start_map", "start_array"})
+_ENDS = frozenset({"end_map", "end_array"})
 
 
 def _section_prefix(prefix: str) -> str | None:
@@ -146,21 +138,49 @@ def iter_raw_records(stream: IO[bytes]) -> Iterator[tuple[str, int, Any]]:
     Accepts `{"b2b": [...], ...}`, `{"imsDetails": {...}}` and `{"data": {...}}`. Raises
     PortalFileError for anything that is not such a file.
     """
+    # Records are flat JSON objects: their fields are collected straight from the parser's
+    # events (an ObjectBuilder per record costs twice as much); nested values and records
+    # that are not objects go through ijson's ObjectBuilder.
+    record: dict[str, Any] | None = None
     builder: ijson.ObjectBuilder | None = None
-    item_prefix = section = ""
+    depth = 0
+    key = section = ""
     positions: dict[str, int] = {}
+    sections_by_prefix: dict[str, str | None] = {}
     found = False
     try:
         for prefix, event, value in ijson.parse(stream, use_float=False):
             if builder is not None:
                 builder.event(event, value)
-                if prefix == item_prefix and event in ("end_map", "end_array"):
-                    yield section, positions[section], builder.value
-                    builder = None
+                if event in _STARTS:
+                    depth += 1
+                elif event in _ENDS:
+                    depth -= 1
+                    if depth == 0:
+                        if record is not None:
+                            record[key] = builder.value
+                        else:
+                            yield section, positions[section], builder.value
+                        builder = None
                 continue
-            if event == "map_key" or event.startswith("end_"):
+            if record is not None:
+                if event == "map_key":
+                    key = value
+                elif event == "end_map":
+                    yield section, positions[section], record
+                    record = None
+                elif event in _STARTS:
+                    builder = ijson.ObjectBuilder()
+                    builder.event(event, value)
+                    depth = 1
+                else:
+                    record[key] = value
                 continue
-            named = _section_prefix(prefix)
+            if event == "map_key" or event in _ENDS:
+                continue
+            if prefix not in sections_by_prefix:
+                sections_by_prefix[prefix] = _section_prefix(prefix)
+            named = sections_by_prefix[prefix]
             if named is not None:
                 if event != "start_array":
                     raise PortalFileError(f'section "{named}" must be a list of records')
@@ -168,14 +188,20 @@ def iter_raw_records(stream: IO[bytes]) -> Iterator[tuple[str, int, Any]]:
                 continue
             if not prefix.endswith(".item"):
                 continue
-            named = _section_prefix(prefix[: -len(".item")])
+            parent = prefix[: -len(".item")]
+            if parent not in sections_by_prefix:
+                sections_by_prefix[parent] = _section_prefix(parent)
+            named = sections_by_prefix[parent]
             if named is None:
                 continue
-            section, item_prefix = named, prefix
+            section = named
             positions[section] = positions.get(section, 0) + 1
-            if event in ("start_map", "start_array"):
+            if event == "start_map":
+                record = {}
+            elif event == "start_array":
                 builder = ijson.ObjectBuilder()
                 builder.event(event, value)
+                depth = 1
             else:  # a bare value where a record should be
                 yield section, positions[section], value
     except ijson.JSONError as exc:
@@ -227,6 +253,10 @@ def _parse_period(text: str) -> Period:
 
 def _str(raw: dict[str, Any], key: str, *, required: bool = True, max_len: int = 200) -> str:
     value = raw.get(key)
+    if type(value) is str and len(value) <= max_len:
+        stripped = value.strip()
+        if stripped:
+            return stripped  # the common case first: files hold hundreds of thousands
     if value is None or value == "":
         if required:
             raise _Invalid(key, "is missing")
@@ -234,44 +264,59 @@ def _str(raw: dict[str, Any], key: str, *, required: bool = True, max_len: int =
     if not isinstance(value, str):
         raise _Invalid(key, f"must be text, got {type(value).__name__}")
     value = value.strip()
+    if not value and required:
+        raise _Invalid(key, "is missing")
     if len(value) > max_len:
         raise _Invalid(key, f"is longer than {max_len} characters")
     return value
 
 
+_CENT = Decimal("0.01")
+_ZERO = Decimal(0)
+
+
 def _amount(raw: dict[str, Any], key: str, *, required: bool = False) -> Decimal:
     value = raw.get(key)
-    if value is None or value == "":
+    kind = type(value)
+    if kind is int:
+        if 0 <= value <= 999_999_999_999:
+            return Decimal(value)
+        amount = Decimal(value)
+    elif kind is Decimal:
+        amount = value
+    elif value is None or value == "":
         if required:
             raise _Invalid(key, "is missing")
-        return Decimal(0)
-    if isinstance(value, bool):
-        raise _Invalid(key, "must be an amount, got true/false")
-    if isinstance(value, (int, Decimal, float)):
-        amount = Decimal(str(value)) if isinstance(value, float) else Decimal(value)
-    elif isinstance(value, str):
+        return _ZERO
+    elif kind is float:
+        amount = Decimal(repr(value))
+    elif kind is str:
         try:
             amount = Decimal(value.strip())
         except InvalidOperation:
             raise _Invalid(key, f"must be an amount, got {value[:20]!r}") from None
     else:
-        raise _Invalid(key, f"must be an amount, got {type(value).__name__}")
+        label = "true/false" if kind is bool else kind.__name__
+        raise _Invalid(key, f"must be an amount, got {label}")
     if not amount.is_finite():
         raise _Invalid(key, "must be a finite amount")
     if amount < 0:
         raise _Invalid(key, "must not be negative")
     if amount > MAX_AMOUNT:
         raise _Invalid(key, "is too large")
-    return amount.quantize(Decimal("0.01"))
+    return amount.quantize(_CENT)
 
 
 def _flag(raw: dict[str, Any], key: str) -> bool | None:
     value = raw.get(key)
     if value is None or value == "":
         return None
-    if isinstance(value, str) and value.strip().upper() in _YN:
-        return _YN[value.strip().upper()]
-    raise _Invalid(key, "must be Y or N")
+    flag = _YN.get(value) if type(value) is str else None
+    if flag is None and isinstance(value, str):
+        flag = _YN.get(value.strip().upper())
+    if flag is None:
+        raise _Invalid(key, "must be Y or N")
+    return flag
 
 
 def _date(raw: dict[str, Any], key: str, *, required: bool) -> date | None:

@@ -16,12 +16,12 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Select, and_, case, func, or_, select, update
+from sqlalchemy import Select, and_, func, or_, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from ims_bot import rules
-from ims_bot.db import Database
+from ims_bot.db import Database, insert_rows
 from ims_bot.domain import TAX_HEADS, Action, Period, Reduction, ReductionKind, Section, Status, Tax
 from ims_bot.errors import Conflict, InvalidInput, NotFound, Refused
 from ims_bot.facts import Surroundings, facts_for, surroundings
@@ -32,6 +32,17 @@ Today = Callable[[], date]
 
 #: Statuses that still need the recipient's decision.
 OPEN_STATUSES = (Status.NO_ACTION.value, Status.PENDING.value)
+CREDIT_NOTE_SECTIONS = (Section.B2BCN.value, Section.B2BCNA.value)
+#: What facts.record_facts reads of a record: enough for every rule.
+FACT_COLUMNS = (
+    Record.id, Record.taxpayer_id, Record.section, Record.period_key, Record.itc_period_key,
+    Record.status, Record.igst, Record.cgst, Record.sgst, Record.cess, Record.doc_date,
+    Record.source_filed, Record.direction, Record.pending_blocked, Record.itc_reduction_blocked,
+    Record.remarks_blocked, Record.boe_gstin_amended, Record.supplier_gstin,
+    Record.original_number,
+)
+#: Listings count matches up to this many (see RecordService._count).
+COUNT_CAP = 10_000
 
 
 class Sort(StrEnum):
@@ -121,6 +132,11 @@ class Page:
     @property
     def pages(self) -> int:
         return max(1, -(-self.total // self.page_size))
+
+    @property
+    def total_text(self) -> str:
+        """The count as shown to a person: "10,000+" once the count was capped."""
+        return f"{COUNT_CAP:,}+" if self.total > COUNT_CAP else f"{self.total:,}"
 
 
 @dataclass(frozen=True)
@@ -289,19 +305,42 @@ class RecordService:
 
     @staticmethod
     def _order(stmt: Select, sort: Sort) -> Select:
-        tax_total = Record.igst + Record.cgst + Record.sgst + Record.cess
         if sort is Sort.AMOUNT:
             return stmt.order_by(Record.doc_value.desc(), Record.id)
         if sort is Sort.SUPPLIER:
             return stmt.order_by(Record.supplier_name, Record.doc_date, Record.id)
         if sort is Sort.PERIOD:
             return stmt.order_by(Record.period_key, Record.doc_date, Record.id)
-        if sort is Sort.CREDIT_NOTES_FIRST:
-            credit_first = case(
-                (Record.section.in_((Section.B2BCN.value, Section.B2BCNA.value)), 0), else_=1
-            )
-            return stmt.order_by(credit_first, Record.period_key, tax_total.desc(), Record.id)
         return stmt.order_by(Record.doc_date.desc(), Record.id.desc())
+
+    def _count(self, session: Session, stmt: Select) -> int:
+        """Count matches, stopping at COUNT_CAP: a phone shows "10,000+" past that, and an
+        exact count over a million rows would cost more than the page itself."""
+        capped = stmt.with_only_columns(Record.id).limit(COUNT_CAP + 1).subquery()
+        return session.scalar(select(func.count()).select_from(capped)) or 0
+
+    def _page_rows(
+        self, session: Session, base: Select, sort: Sort, offset: int, size: int
+    ) -> list[Record]:
+        if sort is not Sort.CREDIT_NOTES_FIRST:
+            return list(session.scalars(self._order(base, sort).limit(size).offset(offset)))
+        # Credit notes first (their pending window is the short one), then everything else
+        # newest first: two indexed queries instead of one sort over every match.
+        notes = base.where(Record.section.in_(CREDIT_NOTE_SECTIONS))
+        rest = base.where(Record.section.not_in(CREDIT_NOTE_SECTIONS))
+        n_notes = self._count(session, notes)
+        rows: list[Record] = []
+        if offset < n_notes:
+            rows = list(session.scalars(
+                notes.order_by(Record.period_key, Record.doc_date, Record.id)
+                .limit(size).offset(offset)
+            ))
+        if len(rows) < size:
+            rest_offset = max(0, offset - n_notes)
+            rows += session.scalars(
+                self._order(rest, Sort.DATE).limit(size - len(rows)).offset(rest_offset)
+            )
+        return rows
 
     def list(
         self,
@@ -312,16 +351,16 @@ class RecordService:
         page: int = 1,
         page_size: int = 10,
     ) -> Page:
+        """One page of matching records. `total` is capped at COUNT_CAP + 1."""
         flt = flt or RecordFilter()
         if page < 1 or not 1 <= page_size <= 1000:
             raise InvalidInput("page must be 1 or more and page size 1 to 1000")
         with self.db.begin() as session:
             taxpayer = self._taxpayer(session, taxpayer_id)
             around = surroundings(session, taxpayer, self.today())
-            count_stmt = self._where(select(func.count(Record.id)), taxpayer_id, flt, around)
-            total = session.scalar(count_stmt) or 0
-            stmt = self._order(self._where(select(Record), taxpayer_id, flt, around), sort)
-            rows = session.scalars(stmt.limit(page_size).offset((page - 1) * page_size)).all()
+            base = self._where(select(Record), taxpayer_id, flt, around)
+            total = self._count(session, base)
+            rows = self._page_rows(session, base, sort, (page - 1) * page_size, page_size)
             return Page(tuple(self._view(session, rows, around)), total, page, page_size)
 
     def iter_all(self, taxpayer_id: int, flt: RecordFilter | None = None) -> list[RecordView]:
@@ -435,14 +474,16 @@ class RecordService:
 
     def _bulk_plan(
         self, session: Session, taxpayer_id: int, flt: RecordFilter, action: Action, lock: bool
-    ) -> tuple[list[tuple[Record, rules.RecordFacts]], Tax, int, Counter[str]]:
+    ) -> tuple[list[tuple[Any, rules.RecordFacts]], Tax, int, Counter[str]]:
         taxpayer = self._taxpayer(session, taxpayer_id)
         around = surroundings(session, taxpayer, self.today())
-        stmt = self._where(select(Record), taxpayer_id, flt, around).order_by(Record.id)
+        # Plain rows of the columns the rules need (no ORM objects): bulk actions touch
+        # thousands of records and this is most of their cost.
+        stmt = self._where(select(*FACT_COLUMNS), taxpayer_id, flt, around).order_by(Record.id)
         if lock:
             stmt = stmt.with_for_update()
-        rows = session.scalars(stmt).all()
-        eligible: list[tuple[Record, rules.RecordFacts]] = []
+        rows = session.execute(stmt).all()
+        eligible: list[tuple[Any, rules.RecordFacts]] = []
         tax = Tax()
         unchanged = 0
         refused: Counter[str] = Counter()
@@ -513,8 +554,6 @@ class RecordService:
                     }
                 )
             ids = [row.id for row, _ in eligible]
-            # Detach the loaded rows: the bulk UPDATE below changes them behind the ORM's back.
-            session.expunge_all()
             for start in range(0, len(ids), 900):
                 chunk = ids[start : start + 900]
                 session.execute(
@@ -541,7 +580,7 @@ class RecordService:
                     .values(reduction=ReductionKind.FULL.value)
                     .execution_options(synchronize_session=False)
                 )
-            session.execute(ActionLog.__table__.insert(), log_rows)
+            insert_rows(session, ActionLog.__table__, log_rows)
             return BulkOutcome(action, batch, len(ids), tax, unchanged, dict(refused))
 
     # ------------------------------------------------------------------ undo and history

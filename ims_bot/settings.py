@@ -30,6 +30,7 @@ class Settings:
     today_override: date | None = None
     admin_chat_id: int | None = None
     log_level: str = "INFO"
+    reminder_interval: float = 60.0  # seconds between reminder sweeps
     extra: Mapping[str, str] = field(default_factory=dict)
 
     def today(self) -> date:
@@ -95,8 +96,18 @@ def load_settings(environ: Mapping[str, str] | None = None, *, dotenv: bool = Tr
         raise SettingsError(
             f"IMS_BOT_LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL, got {log_level!r}"
         )
+    interval_text = environ.get("IMS_BOT_REMINDER_INTERVAL", "").strip()
+    try:
+        reminder_interval = float(interval_text) if interval_text else 60.0
+    except ValueError:
+        reminder_interval = -1.0
+    if not 1 <= reminder_interval <= 3600:
+        raise SettingsError(
+            f"IMS_BOT_REMINDER_INTERVAL must be seconds from 1 to 3600, got {interval_text!r}"
+        )
     return Settings(
         database_url=database_url,
+        reminder_interval=reminder_interval,
         token=environ.get("IMS_BOT_TOKEN", "").strip() or None,
         api_url=_api_base(environ.get("IMS_BOT_API_URL") or TELEGRAM_API_URL, "/bot"),
         file_url=_api_base(environ.get("IMS_BOT_FILE_URL") or TELEGRAM_FILE_URL, "/file/bot"),

@@ -71,9 +71,7 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("template") / "template.sqlite3"
     db = Database(f"sqlite:///{path}")
     db.upgrade()
-    with db.engine.connect() as conn:
-        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-    db.dispose()
+    db.dispose()  # closing the last connection checkpoints the WAL into the main file
     return path
 
 
@@ -91,7 +89,9 @@ def _fresh_postgres(url: str) -> Database:
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def database(request: pytest.FixtureRequest, sqlite_template: Path, tmp_path: Path) -> Iterator[Database]:
+def database(
+    request: pytest.FixtureRequest, sqlite_template: Path, tmp_path: Path
+) -> Iterator[Database]:
     """A migrated, empty database: once on SQLite, once on PostgreSQL."""
     if request.param == "sqlite":
         db = _fresh_sqlite(sqlite_template, tmp_path)

@@ -261,7 +261,9 @@ def test_unknown_related_id_names_the_file_and_entry(tmp_path):
 def test_bad_field_values_are_refused(tmp_path, line, replacement, message):
     body = "entries:\n" + GOOD_ENTRY.format(id="sky-bad", related="").replace(line, replacement)
     write_kb(tmp_path, "categories: [Basics]\n", "categories.yaml")
-    with pytest.raises(KnowledgeBaseError, match=rf"e\.yaml: entry 'sky-bad': .*{re.escape(message)}"):
+    with pytest.raises(
+        KnowledgeBaseError, match=rf"e\.yaml: entry 'sky-bad': .*{re.escape(message)}"
+    ):
         load_knowledge_base(write_kb(tmp_path, body, "e.yaml"))
 
 
@@ -285,5 +287,5 @@ def test_yaml_booleans_in_the_lexicon_are_refused(tmp_path):
 
 
 def test_empty_directory_is_an_error(tmp_path):
-    with pytest.raises(KnowledgeBaseError, match="no \\*.yaml"):
+    with pytest.raises(KnowledgeBaseError, match=r"no \*\.yaml"):
         load_knowledge_base(tmp_path)

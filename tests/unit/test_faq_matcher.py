@@ -12,7 +12,9 @@ from faq.ask import DECLINE_TEXT, ask_json_lines, format_answer_text
 from faq.kb import KnowledgeBase, Lexicon, load_knowledge_base
 from faq.matcher import Decision, Matcher, MatchResult, Normalizer, normalize
 
-EVAL_SET = Path(__file__).parents[2] / "bench" / "data" / "faq_eval.yaml"
+BENCH_DATA = Path(__file__).parents[2] / "bench" / "data"
+EVAL_SET = BENCH_DATA / "faq_eval.yaml"
+EXTRA_SET = BENCH_DATA / "faq_eval_extra.yaml"
 
 
 @pytest.fixture(scope="module")
@@ -158,8 +160,8 @@ def test_ask_json_lines_skips_blank_lines_and_yields_compact_json(matcher):
     assert second["id"] is None
 
 
-def _eval_cases() -> list[dict]:
-    return yaml.safe_load(EVAL_SET.read_text(encoding="utf-8"))["questions"]
+def _eval_cases(path: Path = EVAL_SET) -> list[dict]:
+    return yaml.safe_load(path.read_text(encoding="utf-8"))["questions"]
 
 
 def test_eval_set_is_big_enough_and_refers_to_known_ids(kb):
@@ -170,10 +172,13 @@ def test_eval_set_is_big_enough_and_refers_to_known_ids(kb):
     assert unknown == set()
 
 
-def test_eval_questions_are_not_copied_from_the_variants(kb):
+@pytest.mark.parametrize("path", [EVAL_SET, EXTRA_SET], ids=lambda p: p.name)
+def test_eval_questions_are_not_copied_from_the_variants(kb, path):
     seen = {normalize(t) for e in kb.entries for t in (e.question, *e.variants)}
-    copied = [c["q"] for c in _eval_cases() if normalize(c["q"]) in seen]
+    copied = [c["q"] for c in _eval_cases(path) if normalize(c["q"]) in seen]
     assert copied == []
+    unknown = {c["id"] for c in _eval_cases(path) if c["id"] and kb.get(c["id"]) is None}
+    assert unknown == set()
 
 
 def test_eval_set_figures_do_not_regress(matcher):

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-26 02:08:50.294427
+Create Date: 2026-11-26 02:22:50.847256
 """
 
 from __future__ import annotations
@@ -109,6 +109,7 @@ def upgrade() -> None:
         sa.Column("portal_hash", sa.String(length=128), nullable=True),
         sa.Column("content_hash", sa.String(length=64), nullable=False),
         sa.Column("acted_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("version", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(["taxpayer_id"], ["taxpayers.id"], ondelete="CASCADE"),
@@ -117,7 +118,18 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("records", schema=None) as batch_op:
         batch_op.create_index(
+            "ix_records_taxpayer_created", ["taxpayer_id", "created_at"], unique=False
+        )
+        batch_op.create_index(
+            "ix_records_taxpayer_date", ["taxpayer_id", "doc_date", "id"], unique=False
+        )
+        batch_op.create_index(
             "ix_records_taxpayer_itc_period", ["taxpayer_id", "itc_period_key"], unique=False
+        )
+        batch_op.create_index(
+            "ix_records_taxpayer_section",
+            ["taxpayer_id", "section", "status", "period_key"],
+            unique=False,
         )
         batch_op.create_index(
             "ix_records_taxpayer_status_period",
@@ -175,7 +187,7 @@ def upgrade() -> None:
         sa.Column("at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("actor", sa.String(length=40), nullable=False),
         sa.Column("channel", sa.String(length=10), nullable=False),
-        sa.Column("kind", sa.String(length=12), nullable=False),
+        sa.Column("kind", sa.String(length=16), nullable=False),
         sa.Column("from_status", sa.String(length=10), nullable=True),
         sa.Column("to_status", sa.String(length=10), nullable=True),
         sa.Column("remarks", sa.String(length=250), nullable=True),
@@ -212,7 +224,10 @@ def downgrade() -> None:
     with op.batch_alter_table("records", schema=None) as batch_op:
         batch_op.drop_index("ix_records_taxpayer_supplier")
         batch_op.drop_index("ix_records_taxpayer_status_period")
+        batch_op.drop_index("ix_records_taxpayer_section")
         batch_op.drop_index("ix_records_taxpayer_itc_period")
+        batch_op.drop_index("ix_records_taxpayer_date")
+        batch_op.drop_index("ix_records_taxpayer_created")
 
     op.drop_table("records")
     op.drop_table("period_states")

@@ -1,0 +1,587 @@
+"""The GSTIN and record screens: each function takes primitives (who, what was typed or
+pressed), calls the core, and returns what to show. Synchronous, no Telegram I/O: the
+handlers stay three lines of parse → screen → render, and these are tested through them.
+
+Every button names its workspace (`w`); before anything else the presser's membership of
+that workspace is checked on the server, so forged or replayed data changes nothing.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+from collections.abc import Callable
+from datetime import date
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from handlers import callbackdata as cd
+from handlers import texts, views
+from handlers.replies import Attachment, Screen, View
+from ims_bot import deadlines
+from ims_bot.access import AccessService, NotLinked
+from ims_bot.chart import chart_data, summary_chart
+from ims_bot.demo import load_demo
+from ims_bot.domain import Action, Frequency, Period, Reduction, ReductionKind, Section
+from ims_bot.errors import AccessDenied, Conflict, ImportRefused, ImsError, NotFound, Refused
+from ims_bot.export import export_requests
+from ims_bot.importer import import_file
+from ims_bot.portal import PortalFileError
+from ims_bot.recompute import PeriodService
+from ims_bot.records import RecordFilter, RecordService, RecordView, Sort, supplier_names
+
+if TYPE_CHECKING:
+    from ims_bot.app import Core
+    from ims_bot.workspaces import Workspace
+
+CHANNEL = "telegram"
+PAGE_SIZE = 8
+#: A pending window closing within this many days puts credit notes first in /pending.
+URGENT_DAYS = 10
+MAX_UPLOAD = 50 * 1024 * 1024
+TELEGRAM_DOWNLOAD_LIMIT = 20 * 1024 * 1024
+_REF = re.compile(r"\bref (rej|part)\.(\d{1,15})\.(\d{1,15})\.(\d{1,15})\b")
+
+
+def actor(user_id: int) -> str:
+    return f"tg:{user_id}"
+
+
+def _services(core: Core) -> tuple[AccessService, RecordService, PeriodService]:
+    if core.access is None or core.records is None or core.periods is None:
+        raise RuntimeError("the bot runs without a database")
+    return core.access, core.records, core.periods
+
+
+def _failure(exc: ImsError) -> View:
+    if isinstance(exc, NotLinked):
+        return View(texts.NOT_LINKED)
+    return View(texts.refused(str(exc)))
+
+
+# ============================================================================ commands
+
+
+def link(core: Core, user_id: int, chat_id: int, args: list[str]) -> View:
+    access, _, _ = _services(core)
+    if len(args) != 1:
+        return View(texts.LINK_USAGE)
+    try:
+        outcome = access.link(user_id, chat_id, args[0])
+    except ImsError as exc:
+        return _failure(exc)
+    return views.linked(outcome.workspace, outcome.created)
+
+
+def gstins(core: Core, user_id: int) -> View:
+    access, _, _ = _services(core)
+    return views.gstin_list(access.workspaces(user_id))
+
+
+def unlink(core: Core, user_id: int) -> View:
+    access, _, _ = _services(core)
+    try:
+        ws = access.active(user_id)
+    except ImsError as exc:
+        return _failure(exc)
+    return views.unlink_question(ws, ws.owner_id == user_id)
+
+
+def invite(core: Core, user_id: int) -> View:
+    access, _, _ = _services(core)
+    try:
+        ws = access.active(user_id)
+        code = access.invite(user_id, ws.id)
+        return views.members(ws, access.members(user_id, ws.id), code)
+    except ImsError as exc:
+        return _failure(exc)
+
+
+def join(core: Core, user_id: int, chat_id: int, args: list[str]) -> View:
+    access, _, _ = _services(core)
+    if len(args) != 1:
+        return View(texts.JOIN_USAGE)
+    try:
+        ws = access.join(user_id, chat_id, args[0])
+    except ImsError as exc:
+        return _failure(exc)
+    return View(texts.JOINED.format(gstin=ws.gstin))
+
+
+def demo(core: Core, user_id: int, chat_id: int) -> View:
+    access, _, _ = _services(core)
+    assert core.db is not None
+    ws, report = load_demo(core.db, owner_id=user_id)
+    ws = access.adopt(user_id, chat_id, ws.id)
+    return View(texts.DEMO_LOADED.format(gstin=ws.gstin, name=ws.name, total=report.total))
+
+
+def pending(core: Core, user_id: int) -> View:
+    access, _, _ = _services(core)
+    try:
+        ws = access.active(user_id)
+        return _pending_page(core, ws, cd.PendingPage(ws.id))
+    except ImsError as exc:
+        return _failure(exc)
+
+
+def from_reminder(
+    core: Core, user_id: int, chat_id: int, workspace_id: int, period: Period | None
+) -> View:
+    """A reminder's button: that GSTIN's open records, or its recompute (after an access
+    check, since the reminder may be old and the access revoked since)."""
+    access, _, periods = _services(core)
+    try:
+        ws = access.switch(user_id, chat_id, workspace_id)
+        if period is None:
+            return _pending_page(core, ws, cd.PendingPage(ws.id))
+        return views.recompute(ws, periods.recompute(ws.id, period))
+    except ImsError as exc:
+        return _failure(exc)
+
+
+def history(core: Core, user_id: int) -> View:
+    access, records, _ = _services(core)
+    try:
+        ws = access.active(user_id)
+        return views.history(ws, records.history(ws.id, limit=15))
+    except ImsError as exc:
+        return _failure(exc)
+
+
+def recompute(core: Core, user_id: int, args: list[str]) -> View:
+    access, _, periods = _services(core)
+    try:
+        ws = access.active(user_id)
+        period = Period.parse(args[0]) if args else default_period(core, ws)
+        return views.recompute(ws, periods.recompute(ws.id, period))
+    except ValueError:
+        return View(texts.RECOMPUTE_USAGE)
+    except ImsError as exc:
+        return _failure(exc)
+
+
+def default_period(core: Core, ws: Workspace) -> Period:
+    """The latest period whose draft GSTR-2B exists and whose GSTR-3B is not yet filed;
+    else the previous month (whose refusal then says when its draft comes)."""
+    _, _, periods = _services(core)
+    today = core.settings.today()
+    step = deadlines.months_per_tax_period(ws.frequency)
+    latest = deadlines.return_period(Period.of(today).shift(-step), ws.frequency)
+    for candidate in (latest, latest.shift(-step)):
+        ready = deadlines.draft_2b_date(candidate, ws.frequency) <= today
+        if ready and not periods.is_filed(ws.id, candidate):
+            return candidate
+    return latest
+
+
+def summary(core: Core, user_id: int) -> tuple[View, Workspace | None]:
+    access, records, _ = _services(core)
+    try:
+        ws = access.active(user_id)
+        return views.summary(ws, records.summary(ws.id)), ws
+    except ImsError as exc:
+        return _failure(exc), None
+
+
+def summary_picture(core: Core, ws: Workspace) -> Attachment:
+    """The chart of /summary (slow: run in a worker thread)."""
+    assert core.db is not None
+    by_status, top = chart_data(core.db, ws.id)
+    png = summary_chart(by_status, top, title=ws.gstin)
+    return Attachment(f"summary-{ws.gstin}.png", png, texts.SUMMARY_CAPTION, photo=True)
+
+
+def export(core: Core, user_id: int) -> tuple[View | None, list[Attachment]]:
+    access, _, _ = _services(core)
+    assert core.db is not None
+    try:
+        ws = access.active(user_id)
+    except ImsError as exc:
+        return _failure(exc), []
+    save, reset = export_requests(core.db, ws.id)
+    count = _count(save)
+    files = []
+    if count:
+        caption = texts.EXPORT_CAPTION.format(gstin=ws.gstin, count=count)
+        files.append(Attachment(f"ims-save-{ws.gstin}.json", _json(save), caption))
+    if reset is not None:
+        caption = texts.RESET_CAPTION.format(count=_count(reset))
+        files.append(Attachment(f"ims-reset-{ws.gstin}.json", _json(reset), caption))
+    if not files:
+        return View(texts.EXPORT_NOTHING.format(gstin=ws.gstin)), []
+    return None, files
+
+
+def _count(request: dict[str, object]) -> int:
+    data = request.get("invdata")
+    return sum(len(v) for v in data.values()) if isinstance(data, dict) else 0
+
+
+def _json(request: dict[str, object]) -> bytes:
+    return json.dumps(request, indent=1, ensure_ascii=False).encode()
+
+
+# ============================================================================ uploads
+
+
+def prepare_upload(
+    core: Core, user_id: int, name: str, mime: str, size: int
+) -> tuple[int | None, View]:
+    """Whether to download a document: (workspace id, "importing…" view) or (None, why not)."""
+    access, _, _ = _services(core)
+    try:
+        ws = access.active(user_id)
+    except ImsError as exc:
+        return None, _failure(exc)
+    megabytes = f"{size / 1024 / 1024:.1f}"
+    if size > MAX_UPLOAD:
+        return None, View(texts.IMPORT_TOO_BIG.format(size=megabytes))
+    if size > TELEGRAM_DOWNLOAD_LIMIT:
+        return None, View(texts.IMPORT_TOO_BIG_FOR_TELEGRAM.format(size=megabytes))
+    # Refuse up front only what is clearly something else (a PDF, a spreadsheet…); anything
+    # else is read, and the parser explains what is wrong with it.
+    _, dot, extension = name.lower().rpartition(".")
+    other_extension = bool(dot) and extension not in ("json", "txt")
+    if other_extension and "json" not in mime.lower():
+        return None, View(texts.IMPORT_NOT_JSON.format(name=texts.echo(name or "that file")))
+    return ws.id, View(texts.IMPORT_START.format(name=texts.echo(name)))
+
+
+def import_upload(
+    core: Core, user_id: int, w: int, data: bytes, progress: Callable[[int], None]
+) -> View:
+    """Import the downloaded file (slow: run in a worker thread)."""
+    access, _, _ = _services(core)
+    assert core.db is not None
+    try:
+        ws = access.require(user_id, w)
+        report = import_file(
+            core.db, w, io.BytesIO(data), actor=actor(user_id), channel=CHANNEL,
+            progress=progress,
+        )
+    except PortalFileError as exc:
+        return View(texts.IMPORT_NOT_IMS.format(detail=texts.escape_clipped(str(exc), 3000)))
+    except ImportRefused as exc:
+        detail = texts.escape_clipped(str(exc), 3500)
+        return View(texts.IMPORT_REFUSED.format(detail=detail))
+    except ImsError as exc:
+        return _failure(exc)
+    return View(texts.import_summary(ws.gstin, report))
+
+
+def progress_text(name: str) -> Callable[[int], str]:
+    return lambda count: texts.IMPORT_PROGRESS.format(name=texts.echo(name), count=count)
+
+
+# ============================================================================ buttons
+
+
+def for_button(core: Core, user_id: int, raw: str | None) -> Screen:
+    """The screen a press on a `ws:`, `rec:`, `pend:` or `bulk:` button leads to."""
+    try:
+        data = cd.parse(raw)
+        route = _ROUTES.get(type(data))
+        if route is None:
+            raise cd.InvalidCallbackData(repr(raw))
+        if isinstance(data, cd.Cancel):
+            return Screen(View(texts.CANCELLED))
+        _services(core)[0].require(user_id, data.w)  # type: ignore[attr-defined]
+        return route(core, user_id, data)
+    except (cd.InvalidCallbackData, ValueError):
+        return Screen(alert=texts.BUTTON_NO_LONGER_VALID)
+    except AccessDenied as exc:
+        return Screen(alert=texts.alert(str(exc)))
+    except ImsError as exc:
+        return Screen(view=_failure(exc), alert=texts.alert(str(exc)))
+
+
+def _set_frequency(core: Core, user_id: int, data: cd.SetFrequency) -> Screen:
+    access, _, _ = _services(core)
+    frequency = {"m": Frequency.MONTHLY, "q": Frequency.QUARTERLY}.get(data.freq)
+    if frequency is None:
+        raise cd.InvalidCallbackData(data.freq)
+    ws = access.set_frequency(user_id, data.w, frequency)
+    toast = texts.FREQUENCY_SET.format(frequency=frequency.value)
+    return Screen(views.linked(ws, created=True), toast=toast)
+
+
+def _use(core: Core, user_id: int, data: cd.UseWorkspace) -> Screen:
+    access, _, _ = _services(core)
+    ws = access.switch(user_id, user_id, data.w)
+    toast = texts.ACTIVE_NOW.format(gstin=ws.gstin)
+    return Screen(views.gstin_list(access.workspaces(user_id)), toast=toast)
+
+
+def _ask_unlink(core: Core, user_id: int, data: cd.AskUnlink) -> Screen:
+    ws = _services(core)[0].require(user_id, data.w)
+    return Screen(views.unlink_question(ws, ws.owner_id == user_id))
+
+
+def _unlink(core: Core, user_id: int, data: cd.ConfirmUnlink) -> Screen:
+    ws, deleted = _services(core)[0].unlink(user_id, data.w)
+    return Screen(views.unlinked(ws, deleted))
+
+
+def _revoke(core: Core, user_id: int, data: cd.Revoke) -> Screen:
+    access, _, _ = _services(core)
+    access.revoke(user_id, data.w, data.u)
+    ws = access.require(user_id, data.w)
+    return Screen(views.members(ws, access.members(user_id, data.w), None), toast=texts.REVOKED)
+
+
+def _pending_page(core: Core, ws: Workspace, state: cd.PendingPage) -> View:
+    _, records, _ = _services(core)
+    sections = (Section(state.sec),) if state.sec != cd.ANY else ()
+    _, low, high = views.band(state.amt)
+    flt = RecordFilter(
+        sections=sections,
+        supplier=state.sup if state.sup != cd.ANY else None,
+        min_value=Decimal(low) if low is not None else None,
+        max_value=Decimal(high) if high is not None else None,
+        needs_decision=True,
+    )
+    urgent = _urgent_window(records, ws.id, core.settings.today())
+    sort = Sort.CREDIT_NOTES_FIRST if urgent else Sort.DATE
+    page = records.list(ws.id, flt, sort=sort, page=max(1, state.page), page_size=PAGE_SIZE)
+    if page.total and page.page > page.pages:
+        page = records.list(ws.id, flt, sort=sort, page=page.pages, page_size=PAGE_SIZE)
+    supplier = _supplier_name(core, ws.id, state.sup) if state.sup != cd.ANY else None
+    return views.pending_page(ws, page, state, urgent, supplier)
+
+
+def _urgent_window(records: RecordService, w: int, today: date) -> date | None:
+    """The earliest pending window of an open credit note closing within URGENT_DAYS."""
+    notes = RecordFilter(sections=(Section.B2BCN, Section.B2BCNA), needs_decision=True)
+    ends = [
+        r.pending_window_end
+        for r in records.list(w, notes, sort=Sort.PERIOD, page_size=50).items
+        if r.pending_window_end is not None
+        and 0 <= (r.pending_window_end - today).days <= URGENT_DAYS
+    ]
+    return min(ends, default=None)
+
+
+def _supplier_name(core: Core, w: int, gstin: str) -> str:
+    assert core.db is not None
+    names = {g: n for g, n, _ in supplier_names(core.db, w, limit=1000)}
+    return names.get(gstin, gstin)
+
+
+def _list(core: Core, user_id: int, data: cd.PendingPage) -> Screen:
+    ws = _services(core)[0].require(user_id, data.w)
+    return Screen(_pending_page(core, ws, data))
+
+
+def _filter(core: Core, _user_id: int, data: cd.PendingFilter) -> Screen:
+    assert core.db is not None
+    suppliers = supplier_names(core.db, data.w, limit=8)
+    if data.by == "bulk":
+        return Screen(views.bulk_menu(data.w, suppliers))
+    if data.by not in ("sec", "sup", "amt"):
+        raise cd.InvalidCallbackData(data.by)
+    return Screen(views.filter_menu(data, suppliers))
+
+
+def _open(core: Core, _user_id: int, data: cd.OpenRecord) -> Screen:
+    record = _services(core)[1].get(data.w, data.r)
+    return Screen(views.card(data.w, record, core.kb))
+
+
+def _action(code: str) -> Action:
+    action = views.CODE_ACTION.get(code)
+    if action is None:
+        raise cd.InvalidCallbackData(code)
+    return action
+
+
+def _choose(core: Core, user_id: int, data: cd.ChooseAction) -> Screen:
+    action = _action(data.a)
+    record = _services(core)[1].get(data.w, data.r)
+    if record.version != data.v:
+        return _stale(core, data.w, record, action)
+    if action is Action.REJECT and record.verdicts[action].allowed:
+        return Screen(views.reject_question(data.w, record))
+    if action is Action.ACCEPT and record.reduction_applicable:
+        return Screen(views.reduction_question(data.w, record))
+    return _act(core, user_id, data.w, record, action, data.v)
+
+
+def _confirm(core: Core, user_id: int, data: cd.ConfirmAction) -> Screen:
+    action = _action(data.a)
+    if data.red not in cd.REDUCTION_CODES:
+        raise cd.InvalidCallbackData(data.red)
+    reduction = Reduction(ReductionKind(data.red)) if data.red != "-" else None
+    record = _services(core)[1].get(data.w, data.r)
+    return _act(core, user_id, data.w, record, action, data.v, reduction=reduction)
+
+
+def _act(
+    core: Core,
+    user_id: int,
+    w: int,
+    record: RecordView,
+    action: Action,
+    version: int,
+    *,
+    reduction: Reduction | None = None,
+    remarks: str | None = None,
+) -> Screen:
+    _, records, _ = _services(core)
+    try:
+        outcome = records.act(
+            w, record.id, action, actor=actor(user_id), channel=CHANNEL, remarks=remarks,
+            reduction=reduction, expected_version=version,
+        )
+    except Refused as exc:
+        fresh = records.get(w, record.id)
+        view = views.refusal(w, fresh, core.kb, exc.verdict.reason, exc.verdict.faq_id)
+        return Screen(view, alert=texts.alert(exc.verdict.reason))
+    except Conflict:
+        return _stale(core, w, records.get(w, record.id), action)
+    done = texts.ACTION_DONE[views.ACTION_CODE[action]]
+    if not outcome.changed:
+        status = texts.status_short(outcome.record.status.value).lower()
+        return Screen(views.card(w, outcome.record, core.kb),
+                      toast=texts.ALREADY.format(status=status))
+    view = views.card(w, outcome.record, core.kb, note=f"<b>{done}.</b>", undo_log=outcome.log_id)
+    return Screen(view, toast=done)
+
+
+def _stale(core: Core, w: int, fresh: RecordView, action: Action) -> Screen:
+    """A button of an outdated card. A double tap (the record already has the status asked
+    for) is harmless and says so; anything else shows the record afresh."""
+    if fresh.status is action.status:
+        status = texts.status_short(fresh.status.value).lower()
+        return Screen(views.card(w, fresh, core.kb), toast=texts.ALREADY.format(status=status))
+    view = views.card(w, fresh, core.kb, note=texts.refused(texts.CHANGED_SINCE))
+    return Screen(view, alert=texts.CHANGED_SINCE)
+
+
+def _ask_remarks(core: Core, _user_id: int, data: cd.AskRemarks) -> Screen:
+    record = _services(core)[1].get(data.w, data.r)
+    ref = f"rej.{data.w}.{data.r}.{data.v}"
+    prompt = views.prompt(texts.REMARKS_PROMPT, record.number, ref)
+    return Screen(toast=texts.TYPE_IN_REPLY, follow_up=prompt, awaiting=ref)
+
+
+def _ask_partial(core: Core, _user_id: int, data: cd.AskPartial) -> Screen:
+    record = _services(core)[1].get(data.w, data.r)
+    ref = f"part.{data.w}.{data.r}.{data.v}"
+    prompt = views.prompt(texts.PARTIAL_PROMPT, record.number, ref)
+    return Screen(toast=texts.TYPE_IN_REPLY, follow_up=prompt, awaiting=ref)
+
+
+def _undo(core: Core, user_id: int, data: cd.UndoAction) -> Screen:
+    _, records, _ = _services(core)
+    entries = [e for e in records.history(data.w, limit=1000) if e.id == data.log]
+    try:
+        records.undo(data.w, actor=actor(user_id), channel=CHANNEL, log_id=data.log)
+    except Refused as exc:
+        return Screen(alert=texts.alert(exc.verdict.reason))
+    except NotFound as exc:
+        return Screen(alert=texts.alert(str(exc)))
+    if not entries or entries[0].record_id is None:
+        return Screen(View(texts.UNDONE.format(status="its earlier status")))
+    record = records.get(data.w, entries[0].record_id)
+    note = texts.UNDONE.format(status=texts.status_short(record.status.value))
+    return Screen(views.card(data.w, record, core.kb, note=note), toast=note)
+
+
+def _bulk_filter(kind: str, arg: str) -> RecordFilter:
+    """The records a bulk button means; the scope lives in the button, not in memory."""
+    if kind == "sup" and len(arg) == 15:
+        return RecordFilter(supplier=arg, needs_decision=True)
+    if kind == "under" and arg.isdigit():
+        return RecordFilter(max_value=Decimal(int(arg)), needs_decision=True)
+    if kind == "all":
+        return RecordFilter(needs_decision=True)
+    raise cd.InvalidCallbackData(kind)
+
+
+def _bulk_preview(core: Core, _user_id: int, data: cd.BulkPreviewData) -> Screen:
+    flt = _bulk_filter(data.kind, data.arg)
+    preview = _services(core)[1].preview_bulk(data.w, flt, Action.ACCEPT)
+    supplier = _supplier_name(core, data.w, data.arg) if data.kind == "sup" else None
+    return Screen(views.bulk_preview(data, preview, supplier))
+
+
+def _bulk_apply(core: Core, user_id: int, data: cd.BulkApply) -> Screen:
+    flt = _bulk_filter(data.kind, data.arg)
+    outcome = _services(core)[1].act_bulk(
+        data.w, flt, Action.ACCEPT, actor=actor(user_id), channel=CHANNEL
+    )
+    supplier = _supplier_name(core, data.w, data.arg) if data.kind == "sup" else None
+    if outcome.changed == 0:
+        # A double tap: keep the first tap's message (with its Undo), just say so.
+        where = views.scope(data.kind, data.arg, supplier)
+        return Screen(toast=texts.alert(texts.BULK_NONE_LEFT.format(scope=where)))
+    return Screen(views.bulk_done(data, outcome, supplier), toast=texts.ACTION_DONE["A"])
+
+
+def _bulk_undo(core: Core, user_id: int, data: cd.BulkUndo) -> Screen:
+    try:
+        count = _services(core)[1].undo(
+            data.w, actor=actor(user_id), channel=CHANNEL, batch=data.batch
+        )
+    except (Refused, NotFound) as exc:
+        reason = exc.verdict.reason if isinstance(exc, Refused) else str(exc)
+        return Screen(alert=texts.alert(reason))
+    back = views.keyboard([[views.button(texts.BUTTON_BACK_TO_LIST, cd.PendingPage(data.w))]])
+    return Screen(View(texts.BULK_UNDONE.format(count=count), back))
+
+
+_ROUTES: dict[type, Callable[..., Screen]] = {
+    cd.SetFrequency: _set_frequency,
+    cd.UseWorkspace: _use,
+    cd.AskUnlink: _ask_unlink,
+    cd.ConfirmUnlink: _unlink,
+    cd.Cancel: lambda *_: Screen(View(texts.CANCELLED)),
+    cd.Revoke: _revoke,
+    cd.PendingPage: _list,
+    cd.PendingFilter: _filter,
+    cd.OpenRecord: _open,
+    cd.ChooseAction: _choose,
+    cd.ConfirmAction: _confirm,
+    cd.AskRemarks: _ask_remarks,
+    cd.AskPartial: _ask_partial,
+    cd.UndoAction: _undo,
+    cd.BulkPreviewData: _bulk_preview,
+    cd.BulkApply: _bulk_apply,
+    cd.BulkUndo: _bulk_undo,
+}
+
+
+# ============================================================================ typed replies
+
+
+def awaited_ref(prompt_text: str | None) -> str | None:
+    """The reference a bot prompt carries (`ref rej.W.R.V`), if the text is such a prompt."""
+    match = _REF.search(prompt_text or "")
+    return match.group(0).removeprefix("ref ") if match else None
+
+
+def for_typed(core: Core, user_id: int, ref: str, text: str) -> View:
+    """The user's typed answer to a prompt: remarks (reject) or partial reduction amounts."""
+    match = _REF.fullmatch("ref " + ref)
+    if match is None:
+        return View(texts.BUTTON_NO_LONGER_VALID)
+    kind, w, r, v = match.group(1), int(match.group(2)), int(match.group(3)), int(match.group(4))
+    access, records, _ = _services(core)
+    try:
+        access.require(user_id, w)
+        record = records.get(w, r)
+        if kind == "rej":
+            screen = _act(core, user_id, w, record, Action.REJECT, v, remarks=text)
+        else:
+            reduction = Reduction.parse(text)
+            if reduction.kind is not ReductionKind.PARTIAL:
+                reduction = Reduction(reduction.kind)
+            screen = _act(core, user_id, w, record, Action.ACCEPT, v, reduction=reduction)
+    except ValueError as exc:
+        return View(texts.refused(str(exc)))
+    except ImsError as exc:
+        return _failure(exc)
+    return screen.view or View(texts.CANCELLED)
+

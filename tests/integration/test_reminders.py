@@ -1,0 +1,293 @@
+"""Reminders on a real database: planned and swept at the right times, never twice."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from datetime import date, datetime, time, timedelta
+
+import pytest
+from sqlalchemy import func, select
+from telegram.error import NetworkError
+
+from ims_bot import reminders
+from ims_bot.db import Database
+from ims_bot.domain import Frequency
+from ims_bot.gstin import make_gstin
+from ims_bot.models import Reminder, User
+from ims_bot.reminders import FakeSender, plan, set_preferences, sweep
+from ims_bot.settings import INDIA
+from ims_bot.workspaces import ensure_workspace
+
+PANS = ("AABCT1332L", "AAGFM4521K", "ABCPS7788Q", "AACCG9012M", "AADFB3344N", "AFZPK2255H")
+
+
+def at(day: date, hour: int = 9, minute: int = 0) -> datetime:
+    return datetime.combine(day, time(hour, minute), INDIA)
+
+
+def reopen(db: Database) -> Database:
+    """A new Database object on the same database, as a restarted process would have."""
+    return Database(db.url.render_as_string(hide_password=False))
+
+
+def add_user(
+    db: Database,
+    user_id: int,
+    *,
+    gstins: tuple[str, ...],
+    frequency: Frequency = Frequency.MONTHLY,
+    now: datetime,
+    **prefs: object,
+) -> None:
+    for gstin in gstins:
+        ensure_workspace(db, gstin, user_id, frequency=frequency)
+    set_preferences(db, user_id, user_id * 10, now=now, **prefs)  # type: ignore[arg-type]
+
+
+def rows(db: Database, user_id: int | None = None) -> list[Reminder]:
+    with db.begin() as session:
+        stmt = select(Reminder).order_by(Reminder.send_at, Reminder.kind, Reminder.id)
+        if user_id is not None:
+            stmt = stmt.where(Reminder.user_id == user_id)
+        return list(session.scalars(stmt))
+
+
+def sent_plan(db: Database, user_id: int) -> list[tuple[date, str]]:
+    return [
+        (reminders.india(r.sent_at).date(), r.kind)
+        for r in rows(db, user_id)
+        if r.status == "sent" and r.sent_at is not None
+    ]
+
+
+MONTHLY_USER = 101
+QRMP_USER = 202
+
+
+def test_sent_at_the_right_times_across_month_and_quarter_end_with_a_restart(database):
+    start = at(date(2025, 11, 25), 8)
+    add_user(database, MONTHLY_USER, gstins=(make_gstin("27", PANS[0]),), now=start)
+    add_user(
+        database, QRMP_USER, gstins=(make_gstin("07", PANS[1]),),
+        frequency=Frequency.QUARTERLY, now=start,
+    )
+    db, sender, senders = database, FakeSender(), []
+    day = date(2025, 11, 25)
+    while day <= date(2026, 1, 25):
+        if day == date(2025, 12, 18):  # restart: new process objects, same database
+            senders.append(sender)
+            db, sender = reopen(database), FakeSender()
+        plan(db, at(day, 8))
+        for hour in (9, 21):
+            asyncio.run(sweep(db, sender, at(day, hour), worker="w1"))
+        day += timedelta(days=1)
+    senders.append(sender)
+
+    d = date
+    assert sent_plan(database, MONTHLY_USER) == [
+        (d(2025, 11, 27), "itc_time_limit"), (d(2025, 11, 29), "itc_time_limit"),
+        (d(2025, 12, 11), "draft_2b"), (d(2025, 12, 13), "draft_2b"),
+        (d(2025, 12, 17), "gstr3b_due"), (d(2025, 12, 17), "pending_window"),
+        (d(2025, 12, 19), "gstr3b_due"), (d(2025, 12, 19), "pending_window"),
+        (d(2026, 1, 11), "draft_2b"), (d(2026, 1, 13), "draft_2b"),
+        (d(2026, 1, 17), "gstr3b_due"), (d(2026, 1, 17), "pending_window"),
+        (d(2026, 1, 19), "gstr3b_due"), (d(2026, 1, 19), "pending_window"),
+    ]
+    # QRMP in Delhi: one draft and one 3B (24th) for the Oct-Dec quarter.
+    assert sent_plan(database, QRMP_USER) == [
+        (d(2025, 11, 27), "itc_time_limit"), (d(2025, 11, 29), "itc_time_limit"),
+        (d(2026, 1, 11), "draft_2b"), (d(2026, 1, 13), "draft_2b"),
+        (d(2026, 1, 21), "gstr3b_due"), (d(2026, 1, 23), "gstr3b_due"),
+    ]
+    messages = [m for s in senders for m in s.messages]
+    assert len(messages) == 14 + 6
+    assert len({(m.chat_id, m.text) for m in messages}) == len(messages)
+    assert any("GSTR-3B for Oct–Dec 2025 due" in m.text for m in messages)
+    assert senders[1].messages, "the restarted process sends what is due after the restart"
+    if db is not database:
+        db.dispose()
+
+
+def test_planning_twice_adds_nothing(database):
+    now = at(date(2025, 12, 1), 8)
+    add_user(database, MONTHLY_USER, gstins=(make_gstin("27", PANS[0]),), now=now)
+    before = len(rows(database))
+
+    assert plan(database, now) == 0
+    assert plan(reopen(database), now + timedelta(minutes=5)) == 0
+    assert len(rows(database)) == before > 0
+
+
+def test_overdue_by_more_than_a_day_is_not_planned(database):
+    now = at(date(2025, 12, 19), 10)
+    add_user(database, MONTHLY_USER, gstins=(make_gstin("27", PANS[0]),), now=now,
+             kinds="gstr3b_due")
+
+    # 17 Dec 09:00 (3 days before) is two days gone; 19 Dec 09:00 (1 day) is an hour late.
+    planned = [(r.deadline, r.days_before) for r in rows(database)]
+    assert [p for p in planned if p[0] < date(2026, 1, 1)] == [(date(2025, 12, 20), 1)]
+
+
+def test_crash_mid_sweep_leaves_the_batch_planned_and_never_resends_committed_ones(database):
+    now = at(date(2025, 12, 1), 8)
+    gstins = tuple(make_gstin("27", pan) for pan in PANS[:5])
+    add_user(database, MONTHLY_USER, gstins=gstins, now=now, kinds="gstr3b_due", days="1")
+    due = at(date(2025, 12, 19))
+    crashing = FakeSender(crash_after=3)
+
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        asyncio.run(sweep(database, crashing, due, worker="w1", batch=2))
+
+    statuses = [r.status for r in rows(database)]
+    assert statuses.count("sent") == 2 and statuses.count("planned") == 3
+    committed = {r.taxpayer_id for r in rows(database) if r.status == "sent"}
+
+    after = FakeSender()
+    result = asyncio.run(sweep(reopen(database), after, due, worker="w2", batch=2))
+
+    assert result.sent == 3
+    assert all(r.status == "sent" for r in rows(database))
+    # The first batch committed: none of its GSTINs is sent again.
+    committed_gstins = {g for g in gstins if any(g in m.text for m in crashing.messages[:2])}
+    assert len(committed_gstins) == len(committed) == 2
+    assert not any(g in m.text for g in committed_gstins for m in after.messages)
+    # At least once: the message sent in the crashed batch before the crash goes out again.
+    assert crashing.messages[2].text in {m.text for m in after.messages}
+
+
+def test_blocked_user_is_marked_and_their_reminders_skipped(database):
+    now = at(date(2025, 12, 1), 8)
+    gstins = (make_gstin("27", PANS[0]), make_gstin("27", PANS[1]))
+    add_user(database, MONTHLY_USER, gstins=gstins, now=now)
+    add_user(database, QRMP_USER, gstins=gstins[:1], now=now)
+    sender = FakeSender(blocked={MONTHLY_USER * 10})
+
+    result = asyncio.run(sweep(database, sender, at(date(2025, 12, 11)), worker="w1"))
+
+    assert result.blocked_users == 1
+    with database.begin() as session:
+        assert session.get(User, MONTHLY_USER).blocked_at is not None
+    mine = rows(database, MONTHLY_USER)
+    assert mine and all(r.status == "skipped" for r in mine)
+    assert [m.chat_id for m in sender.messages] == [QRMP_USER * 10]
+    before = len(rows(database, MONTHLY_USER))
+    plan(database, at(date(2025, 12, 20), 10))  # new deadlines enter the horizon
+    assert len(rows(database, MONTHLY_USER)) == before  # but not for a blocked user
+
+    set_preferences(database, MONTHLY_USER, MONTHLY_USER * 10, now=at(date(2025, 12, 12), 8))
+
+    assert any(r.status == "planned" for r in rows(database, MONTHLY_USER))
+
+
+def test_network_errors_retry_later_and_fail_after_five_attempts(database):
+    now = at(date(2025, 12, 1), 8)
+    add_user(database, MONTHLY_USER, gstins=(make_gstin("27", PANS[0]),), now=now,
+             kinds="draft_2b", days="3")
+    sender = FakeSender(errors={MONTHLY_USER * 10: NetworkError("connection reset")})
+    moment = at(date(2025, 12, 11))
+
+    first = asyncio.run(sweep(database, sender, moment, worker="w1"))
+
+    assert first.retried == 1
+    (row,) = rows(database)
+    assert (row.status, row.attempts) == ("planned", 1)
+    assert reminders.india(row.send_at) > moment
+    for _ in range(6):
+        moment += timedelta(hours=1)
+        asyncio.run(sweep(database, sender, moment, worker="w1"))
+    (row,) = rows(database)
+    assert (row.status, row.attempts) == ("failed", reminders.MAX_ATTEMPTS)
+    assert "NetworkError" in (row.last_error or "")
+
+
+def test_all_clear_off_skips_instead_of_sending(database):
+    now = at(date(2025, 12, 1), 8)
+    add_user(database, MONTHLY_USER, gstins=(make_gstin("27", PANS[0]),), now=now,
+             all_clear=False, kinds="draft_2b", days="3")
+    sender = FakeSender()
+
+    result = asyncio.run(sweep(database, sender, at(date(2025, 12, 11)), worker="w1"))
+
+    assert (result.sent, result.skipped) == (0, 1)
+    assert [r.status for r in rows(database)] == ["skipped"]
+    assert sender.messages == []
+
+
+def test_changing_preferences_replans_planned_reminders(database):
+    now = at(date(2025, 12, 1), 8)
+    add_user(database, MONTHLY_USER, gstins=(make_gstin("27", PANS[0]),), now=now,
+             kinds="gstr3b_due", days="3,1")
+
+    set_preferences(database, MONTHLY_USER, MONTHLY_USER * 10, days="7", time="18:30", now=now)
+
+    assert [(r.days_before, reminders.india(r.send_at)) for r in rows(database)] == [
+        (7, at(date(2025, 12, 13), 18, 30))
+    ]
+    set_preferences(database, MONTHLY_USER, MONTHLY_USER * 10, enabled=False, now=now)
+    assert rows(database) == []
+
+
+def test_reminder_lists_open_records_with_buttons(database):
+    from ims_bot.demo import DEMO_GSTIN, load_demo
+
+    now = at(date(2025, 12, 10), 8)
+    workspace, _ = load_demo(database, MONTHLY_USER)
+    set_preferences(database, MONTHLY_USER, 555, kinds="gstr3b_due", days="3", now=now)
+    sender = FakeSender()
+
+    asyncio.run(sweep(database, sender, at(date(2025, 12, 17)), worker="w1"))
+
+    (message,) = sender.messages
+    assert DEMO_GSTIN in message.text and "GSTR-3B for Nov 2025 due" in message.text
+    assert "need a decision" in message.text and "₹" in message.text
+    assert message.buttons == [
+        ("Review open records", f"rm:pending:{workspace.id}"),
+        ("Recompute GSTR-2B", f"rm:recompute:{workspace.id}:112025"),
+    ]
+
+
+@pytest.mark.postgres
+def test_two_sweepers_on_postgres_send_each_reminder_exactly_once(postgres_db):
+    now = at(date(2025, 12, 1), 8)
+    gstins = (make_gstin("27", PANS[0]), make_gstin("24", PANS[3]))
+    users = range(1000, 1040)
+    for user in users:
+        add_user(postgres_db, user, gstins=gstins, now=now, kinds="draft_2b,gstr3b_due")
+    due = at(date(2025, 12, 19))
+    with postgres_db.begin() as session:
+        due_rows = session.scalar(
+            select(func.count(Reminder.id)).where(Reminder.send_at <= due)
+        )
+    expected = len(users) * len(gstins)  # the 1-day reminder of the 20 Dec GSTR-3B each
+
+    class SlowSender(FakeSender):
+        async def send(self, chat_id: int, text: str, buttons: list) -> None:
+            await asyncio.sleep(0.002)  # let the other sweeper run meanwhile
+            await super().send(chat_id, text, buttons)
+
+    senders = [SlowSender(), SlowSender()]
+    errors: list[BaseException] = []
+
+    def run(sender: FakeSender, name: str) -> None:
+        db = reopen(postgres_db)
+        try:
+            asyncio.run(sweep(db, sender, due, worker=name, batch=5))
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+        finally:
+            db.dispose()
+
+    threads = [threading.Thread(target=run, args=(s, f"w{i}")) for i, s in enumerate(senders)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+    assert not errors
+    messages = [(m.chat_id, m.text) for s in senders for m in s.messages]
+    assert len(messages) == expected == len(set(messages)) > 0
+    assert all(s.messages for s in senders), "both sweepers took a share"
+    done = [r for r in rows(postgres_db) if reminders.india(r.send_at) <= due]
+    assert len(done) == due_rows and "planned" not in {r.status for r in done}
+    assert sum(r.status == "sent" for r in done) == expected
