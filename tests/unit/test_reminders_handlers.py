@@ -77,8 +77,8 @@ async def _reminder_on_screen(bot, user_id: int, buttons: list[tuple[str, str]])
 
 
 async def test_reminder_buttons_open_that_gstins_records_and_recompute(sqlite_db):
-    from ims_bot.demo import DEMO_GSTIN, DEMO_TODAY, load_demo
     from ims_bot.access import AccessService
+    from ims_bot.demo import DEMO_GSTIN, DEMO_TODAY, load_demo
     from tests.botkit import USER, bot_harness, make_core, make_settings
 
     core = make_core(make_settings(today_override=DEMO_TODAY), db=sqlite_db)
