@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +48,8 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
+    # 64 MB of page cache (default 2 MB): large imports touch many index pages.
+    cursor.execute("PRAGMA cache_size=-65536")
     cursor.close()
 
 
@@ -127,8 +130,8 @@ class Database:
 
 
 def insert_rows(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
-    """INSERT many rows (all with the same keys) with one DBAPI executemany, in the
-    session's transaction.
+    """INSERT many rows (all with the same keys) in the session's transaction: COPY on
+    PostgreSQL, one DBAPI executemany on SQLite.
 
     SQLAlchemy's Core executemany spends ~40 µs a row building parameters; here each
     column's own bind processor (the conversion SQLAlchemy itself would apply) runs in a
@@ -139,6 +142,15 @@ def insert_rows(session: Session, table: Table, rows: list[dict[str, Any]]) -> N
     connection = session.connection()
     dialect = connection.dialect
     columns = list(rows[0])
+    if dialect.name == "postgresql":
+        # COPY is PostgreSQL's bulk path: several times faster than executemany.
+        dbapi = connection.connection.dbapi_connection
+        assert dbapi is not None
+        copy_sql = f"COPY {table.name} ({', '.join(columns)}) FROM STDIN"
+        with dbapi.cursor() as cursor, cursor.copy(copy_sql) as copy:
+            for row in rows:
+                copy.write_row([row[name] for name in columns])
+        return
     processors = [
         table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in columns
     ]
@@ -147,11 +159,12 @@ def insert_rows(session: Session, table: Table, rows: list[dict[str, Any]]) -> N
         f"INSERT INTO {table.name} ({', '.join(columns)}) "
         f"VALUES ({', '.join([marker] * len(columns))})"
     )
-    pairs = list(zip(columns, processors, strict=True))
-    connection.exec_driver_sql(
-        sql,
-        [
-            tuple(row[name] if process is None else process(row[name]) for name, process in pairs)
-            for row in rows
-        ],
-    )
+    pick = itemgetter(*columns)
+    convert = [(i, process) for i, process in enumerate(processors) if process is not None]
+    params = []
+    for row in rows:
+        values = list(pick(row)) if len(columns) > 1 else [pick(row)]
+        for i, process in convert:
+            values[i] = process(values[i])
+        params.append(tuple(values))
+    connection.exec_driver_sql(sql, params)

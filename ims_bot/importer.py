@@ -18,14 +18,15 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from ims_bot.db import Database, insert_rows
-from ims_bot.domain import Section, Status, Tax
+from ims_bot.domain import Period, Section, Status, Tax
 from ims_bot.errors import ImportRefused, NotFound
 from ims_bot.facts import direction_of
 from ims_bot.models import ActionLog, Record, Taxpayer
-from ims_bot.portal import FieldError, ParsedRecord, RecordError, iter_raw_records, parse_record
+from ims_bot.portal import FieldError, RecordError, RecordRow, iter_raw_records, parse_record
 from ims_bot.settings import INDIA
 
 BATCH = 2000
+OPEN_STATUSES = frozenset({Status.NO_ACTION.value, Status.PENDING.value})
 #: Errors kept for the report; the rest are only counted.
 MAX_ERRORS_KEPT = 200
 SUPPLIER_EDIT_REASON = (
@@ -70,50 +71,17 @@ class _Existing:
     portal_status: str
 
 
-def _row(taxpayer_id: int, r: ParsedRecord, now: datetime) -> dict[str, Any]:
-    return {
-        "taxpayer_id": taxpayer_id,
-        "section": r.section.value,
-        "natural_key": r.natural_key,
-        "supplier_gstin": r.supplier_gstin,
-        "supplier_name": r.supplier_name,
-        "number": r.number,
-        "doc_date": r.doc_date,
-        "original_number": r.original_number,
-        "original_date": r.original_date,
-        "supplier_period": r.supplier_period,
-        "period_key": r.period.key,
-        "itc_period_key": r.period.key,
-        "source_form": r.source_form,
-        "source_filed": r.source_filed,
-        "inv_type": r.inv_type,
-        "pos": r.pos,
-        "doc_value": r.doc_value,
-        "taxable_value": r.taxable_value,
-        "igst": r.igst,
-        "cgst": r.cgst,
-        "sgst": r.sgst,
-        "cess": r.cess,
-        "direction": None,
-        "status": r.status.value,
-        "portal_status": r.status.value,
-        "remarks": r.remarks,
-        "reduction": r.reduction,
-        "decl_igst": r.decl[0],
-        "decl_cgst": r.decl[1],
-        "decl_sgst": r.decl[2],
-        "decl_cess": r.decl[3],
-        "pending_blocked": r.pending_blocked,
-        "itc_reduction_blocked": r.itc_reduction_blocked,
-        "remarks_blocked": r.remarks_blocked,
-        "boe_gstin_amended": r.boe_gstin_amended,
-        "portal_hash": r.portal_hash,
-        "content_hash": r.content_hash,
-        "acted_at": None,
-        "created_at": now,
-        "updated_at": now,
-        "version": 1,
-    }
+def _row(taxpayer_id: int, row: RecordRow, now: datetime) -> RecordRow:
+    row["taxpayer_id"] = taxpayer_id
+    row["acted_at"] = None
+    row["created_at"] = now
+    row["updated_at"] = now
+    row["version"] = 1
+    return row
+
+
+#: Columns a supplier's edit replaces (not the identity, creation time or version).
+_KEEP_ON_UPDATE = frozenset({"taxpayer_id", "natural_key", "version", "acted_at", "created_at"})
 
 
 class _Writer:
@@ -196,7 +164,8 @@ def import_file(
                 if len(errors) < MAX_ERRORS_KEPT:
                     errors.append(exc.error)
                 continue
-            first = seen.get(record.natural_key)
+            key = record["natural_key"]
+            first = seen.get(key)
             if first is not None:
                 error_count += 1
                 if len(errors) < MAX_ERRORS_KEPT:
@@ -209,21 +178,20 @@ def import_file(
                         )
                     )
                 continue
-            seen[record.natural_key] = (section, position)
+            seen[key] = (section, position)
             if error_count:
                 continue  # the file is refused anyway: only keep validating
-            status = _stage(writer, existing.get(record.natural_key), record, now)
-            counts[status] += 1
-            by_section[record.section.value] += 1
-            by_status[record.status.value] += 1
-            periods.add(str(record.period))
-            if record.status.value in (Status.NO_ACTION, Status.PENDING):
+            by_section[section] += 1
+            by_status[record["status"]] += 1
+            periods.add(record["period_key"])
+            if record["status"] in OPEN_STATUSES:
                 open_tax = [
-                    open_tax[0] + record.igst,
-                    open_tax[1] + record.cgst,
-                    open_tax[2] + record.sgst,
-                    open_tax[3] + record.cess,
+                    open_tax[0] + record["igst"],
+                    open_tax[1] + record["cgst"],
+                    open_tax[2] + record["sgst"],
+                    open_tax[3] + record["cess"],
                 ]
+            counts[_stage(writer, existing.get(key), record, now)] += 1
             if len(writer.inserts) + len(writer.updates) >= BATCH:
                 writer.flush()
         if error_count:
@@ -241,22 +209,20 @@ def import_file(
         by_section=dict(by_section),
         by_status=dict(by_status),
         open_tax=Tax(*open_tax),
-        periods=tuple(sorted(periods, key=lambda p: (p[2:], p[:2]))),
+        periods=tuple(str(Period.from_key(key)) for key in sorted(periods)),
     )
 
 
-def _stage(writer: _Writer, old: _Existing | None, record: ParsedRecord, now: datetime) -> str:
+def _stage(writer: _Writer, old: _Existing | None, record: RecordRow, now: datetime) -> str:
     """Queue the insert/update for one record; returns created/updated/reset/unchanged."""
     if old is None:
         writer.inserts.append(_row(writer.taxpayer_id, record, now))
         return "created"
-    file_status = record.status.value
-    if old.content_hash != record.content_hash:
-        values = _row(writer.taxpayer_id, record, now)
-        for key in ("taxpayer_id", "natural_key", "version", "acted_at", "created_at"):
-            values.pop(key)
+    file_status = record["status"]
+    if old.content_hash != record["content_hash"]:
+        values = {k: v for k, v in record.items() if k not in _KEEP_ON_UPDATE}
+        values["updated_at"] = now
         acted = old.status != Status.NO_ACTION.value
-        values["direction"] = None  # re-derived after the batch
         writer.updates.append((old.id, values))
         if acted and old.status != file_status:
             writer.logs.append(

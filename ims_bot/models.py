@@ -108,7 +108,6 @@ class Record(Base):
         Index("ix_records_taxpayer_itc_period", "taxpayer_id", "itc_period_key"),
         # Listings: newest first, and credit notes by period (see RecordService.list).
         Index("ix_records_taxpayer_date", "taxpayer_id", "doc_date", "id"),
-        Index("ix_records_taxpayer_created", "taxpayer_id", "created_at"),
         Index("ix_records_taxpayer_section", "taxpayer_id", "section", "status", "period_key"),
         Index("ix_records_taxpayer_supplier", "taxpayer_id", "supplier_gstin"),
     )

@@ -9,11 +9,12 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
-from typing import IO, Any
+from operator import itemgetter
+from typing import IO, Any, NamedTuple
 
 import ijson
 
@@ -49,54 +50,10 @@ class FieldError:
         return f"{self.section} #{self.position}, field {self.field!r}: {self.message}"
 
 
-@dataclass
-class ParsedRecord:
-    """A validated portal record, normalised to the store's columns."""
-
-    section: Section
-    position: int
-    supplier_gstin: str
-    supplier_name: str
-    number: str
-    doc_date: date | None
-    original_number: str | None
-    original_date: date | None
-    supplier_period: str
-    period: Period
-    source_form: str | None
-    source_filed: bool
-    inv_type: str | None
-    pos: str | None
-    doc_value: Decimal
-    taxable_value: Decimal
-    igst: Decimal
-    cgst: Decimal
-    sgst: Decimal
-    cess: Decimal
-    status: Status
-    remarks: str | None
-    reduction: str | None
-    decl: tuple[Decimal | None, Decimal | None, Decimal | None, Decimal | None]
-    pending_blocked: bool | None
-    itc_reduction_blocked: bool | None
-    remarks_blocked: bool | None
-    boe_gstin_amended: bool
-    portal_hash: str | None
-    content_hash: str = field(init=False)
-    natural_key: str = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.content_hash = _content_hash(self)
-        number, day = (
-            (self.original_number, self.original_date)
-            if self.section.is_amendment
-            else (self.number, self.doc_date)
-        )
-        self.natural_key = f"{self.section.value}|{self.supplier_gstin}|{number}|{_fy(day)}"
-
-    @property
-    def tax_total(self) -> Decimal:
-        return self.igst + self.cgst + self.sgst + self.cess
+#: A validated record as the store's `records` row: every column but the workspace id,
+#: timestamps and version, which the importer adds. A plain dict on purpose: files hold
+#: hundreds of thousands of records and this is written straight to the database.
+RecordRow = dict[str, Any]
 
 
 def _fy(day: date | None) -> str:
@@ -105,14 +62,22 @@ def _fy(day: date | None) -> str:
     return str(day.year if day.month >= 4 else day.year - 1)
 
 
-def _content_hash(r: ParsedRecord) -> str:
-    # What the supplier controls: a change here means the supplier edited the record.
-    parts = (
-        r.supplier_gstin, r.number, r.doc_date, r.original_number, r.inv_type, r.pos,
-        r.doc_value, r.taxable_value, r.igst, r.cgst, r.sgst, r.cess, r.supplier_period,
-        r.source_filed, r.portal_hash,
-    )
-    return hashlib.blake2b(repr(parts).encode(), digest_size=20).hexdigest()
+#: What the supplier controls: a change in any of these means the supplier edited the record.
+CONTENT_COLUMNS = (
+    "supplier_gstin", "number", "doc_date", "original_number", "inv_type", "pos", "doc_value",
+    "taxable_value", "igst", "cgst", "sgst", "cess", "supplier_period", "source_filed",
+    "portal_hash",
+)
+_content = itemgetter(*CONTENT_COLUMNS)
+
+
+def content_hash(row: RecordRow) -> str:
+    return hashlib.blake2b(repr(_content(row)).encode(), digest_size=20).hexdigest()
+
+
+def natural_key(section: Section, supplier: str, number: str | None, day: date | None) -> str:
+    """What identifies a document across re-imports: section, supplier, number, FY."""
+    return f"{section.value}|{supplier}|{number}|{_fy(day)}"
 
 
 # --- reading files -------------------------------------------------------------------------
@@ -337,13 +302,13 @@ def _number_keys(section: Section) -> tuple[str, str, str, str]:
     return "inum", "idt", "oinum", "oidt"
 
 
-def parse_record(section_key: str, position: int, raw: Any) -> ParsedRecord:
-    """Validate one raw record; raises FieldErrorException naming the field."""
+def parse_record(section_key: str, position: int, raw: Any) -> RecordRow:
+    """Validate one raw record into a store row; RecordError names the failing field."""
     section = Section(section_key)
     if not isinstance(raw, dict):
         raise RecordError(FieldError(section_key, position, "-", "must be a JSON object"))
     try:
-        return _parse(section, position, raw)
+        return _parse(section, raw)
     except _Invalid as exc:
         raise RecordError(FieldError(section_key, position, exc.field, exc.message)) from None
 
@@ -354,8 +319,46 @@ class RecordError(ValueError):
         self.error = error
 
 
-def _parse(section: Section, position: int, raw: dict[str, Any]) -> ParsedRecord:
-    num_key, date_key, onum_key, odate_key = _number_keys(section)
+class _Header(NamedTuple):
+    supplier: str
+    supplier_name: str
+    supplier_period: str
+    period: Period
+    source_form: str | None
+    source_filed: bool
+    inv_type: str | None
+    pos: str | None
+    status: Status
+    pending_blocked: bool | None
+    itc_reduction_blocked: bool | None
+    remarks_blocked: bool | None
+    boe_gstin_amended: bool
+
+
+#: Fields that repeat from record to record (supplier, period, flags): validated once per
+#: distinct combination, which is most of the validation cost of a large file.
+_HEADER_KEYS = (
+    "stin", "sgstin", "trdnm", "tradenm", "rtnprd", "itcprd", "srcform", "srcfilstatus",
+    "inv_typ", "pos", "action", "ispendactblocked", "isItcRedReqBlocked", "isRemarksBlocked",
+    "isgstinamd",
+)
+
+
+def _header(section: Section, raw: dict[str, Any]) -> _Header:
+    values = tuple(map(raw.get, _HEADER_KEYS))
+    try:
+        return _cached_header(section, values)
+    except TypeError:  # an unhashable value (a list or an object): validate without cache
+        return _validate_header(section, values)
+
+
+@lru_cache(maxsize=4096)
+def _cached_header(section: Section, values: tuple[Any, ...]) -> _Header:
+    return _validate_header(section, values)
+
+
+def _validate_header(section: Section, values: tuple[Any, ...]) -> _Header:
+    raw = dict(zip(_HEADER_KEYS, values, strict=True))
     if section.is_import:
         supplier_text = _str(raw, "stin", required=False) or _str(raw, "sgstin", required=False)
     else:
@@ -366,12 +369,6 @@ def _parse(section: Section, position: int, raw: dict[str, Any]) -> ParsedRecord
             supplier = _gstin(supplier_text.upper())
         except InvalidGstin as exc:
             raise _Invalid("stin", str(exc)) from None
-    number = _str(raw, num_key, max_len=40 if section.is_import else MAX_NUMBER_LENGTH)
-    doc_date = _date(raw, date_key, required=True)
-    original_number = original_date = None
-    if section.is_amendment:
-        original_number = _str(raw, onum_key, max_len=40)
-        original_date = _date(raw, odate_key, required=True)
     supplier_period = _str(raw, "rtnprd", max_len=6)
     try:
         period = _parse_period(supplier_period)
@@ -407,6 +404,33 @@ def _parse(section: Section, position: int, raw: dict[str, Any]) -> ParsedRecord
         status = Status.from_code(action_text) if action_text else Status.NO_ACTION
     except ValueError as exc:
         raise _Invalid("action", str(exc)) from None
+    return _Header(
+        supplier=supplier,
+        supplier_name=_str(raw, "trdnm", required=False) or _str(raw, "tradenm", required=False),
+        supplier_period=supplier_period,
+        period=period,
+        source_form=source_form,
+        source_filed=_FILING.get(filing_text, True),
+        inv_type=inv_type,
+        pos=pos or None,
+        status=status,
+        pending_blocked=_flag(raw, "ispendactblocked"),
+        itc_reduction_blocked=_flag(raw, "isItcRedReqBlocked"),
+        remarks_blocked=_flag(raw, "isRemarksBlocked"),
+        boe_gstin_amended=bool(_flag(raw, "isgstinamd")),
+    )
+
+
+def _parse(section: Section, raw: dict[str, Any]) -> RecordRow:
+    head = _header(section, raw)
+    num_key, date_key, onum_key, odate_key = _number_keys(section)
+    number = _str(raw, num_key, max_len=40 if section.is_import else MAX_NUMBER_LENGTH)
+    doc_date = _date(raw, date_key, required=True)
+    original_number = original_date = None
+    if section.is_amendment:
+        original_number = _str(raw, onum_key, max_len=40)
+        original_date = _date(raw, odate_key, required=True)
+    status = head.status
     remarks = _str(raw, "remarks", required=False, max_len=250) or None
     itc_red = _flag(raw, "itcRedReq")
     decl = tuple(
@@ -424,37 +448,49 @@ def _parse(section: Section, position: int, raw: dict[str, Any]) -> ParsedRecord
     hash_value = raw.get("hash")
     if hash_value is not None and not isinstance(hash_value, str):
         raise _Invalid("hash", "must be text")
-    return ParsedRecord(
-        section=section,
-        position=position,
-        supplier_gstin=supplier,
-        supplier_name=_str(raw, "trdnm", required=False) or _str(raw, "tradenm", required=False),
-        number=number,
-        doc_date=doc_date,
-        original_number=original_number,
-        original_date=original_date,
-        supplier_period=supplier_period,
-        period=period,
-        source_form=source_form,
-        source_filed=_FILING.get(filing_text, True),
-        inv_type=inv_type,
-        pos=pos or None,
-        doc_value=_amount(raw, "val"),
-        taxable_value=_amount(raw, "txval", required=True),
-        igst=_amount(raw, "iamt"),
-        cgst=_amount(raw, "camt"),
-        sgst=_amount(raw, "samt"),
-        cess=_amount(raw, "cess"),
-        status=status,
-        remarks=remarks,
-        reduction=reduction,
-        decl=decl,  # type: ignore[arg-type]
-        pending_blocked=_flag(raw, "ispendactblocked"),
-        itc_reduction_blocked=_flag(raw, "isItcRedReqBlocked"),
-        remarks_blocked=_flag(raw, "isRemarksBlocked"),
-        boe_gstin_amended=bool(_flag(raw, "isgstinamd")),
-        portal_hash=(hash_value or None) and hash_value[:128],
+    row: RecordRow = {
+        "section": section.value,
+        "supplier_gstin": head.supplier,
+        "supplier_name": head.supplier_name,
+        "number": number,
+        "doc_date": doc_date,
+        "original_number": original_number,
+        "original_date": original_date,
+        "supplier_period": head.supplier_period,
+        "period_key": head.period.key,
+        "itc_period_key": head.period.key,
+        "source_form": head.source_form,
+        "source_filed": head.source_filed,
+        "inv_type": head.inv_type,
+        "pos": head.pos,
+        "doc_value": _amount(raw, "val"),
+        "taxable_value": _amount(raw, "txval", required=True),
+        "igst": _amount(raw, "iamt"),
+        "cgst": _amount(raw, "camt"),
+        "sgst": _amount(raw, "samt"),
+        "cess": _amount(raw, "cess"),
+        "direction": None,  # derived by the importer from the original, where stored
+        "status": status.value,
+        "portal_status": status.value,
+        "remarks": remarks,
+        "reduction": reduction,
+        "decl_igst": decl[0],
+        "decl_cgst": decl[1],
+        "decl_sgst": decl[2],
+        "decl_cess": decl[3],
+        "pending_blocked": head.pending_blocked,
+        "itc_reduction_blocked": head.itc_reduction_blocked,
+        "remarks_blocked": head.remarks_blocked,
+        "boe_gstin_amended": head.boe_gstin_amended,
+        "portal_hash": (hash_value or None) and hash_value[:128],
+    }
+    row["content_hash"] = content_hash(row)
+    row["natural_key"] = (
+        natural_key(section, head.supplier, original_number, original_date)
+        if section.is_amendment
+        else natural_key(section, head.supplier, number, doc_date)
     )
+    return row
 
 
 # --- the save request ----------------------------------------------------------------------

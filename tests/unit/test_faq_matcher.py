@@ -15,6 +15,7 @@ from faq.matcher import Decision, Matcher, MatchResult, Normalizer, normalize
 BENCH_DATA = Path(__file__).parents[2] / "bench" / "data"
 EVAL_SET = BENCH_DATA / "faq_eval.yaml"
 EXTRA_SET = BENCH_DATA / "faq_eval_extra.yaml"
+BLIND_SET = BENCH_DATA / "faq_eval_blind.yaml"
 
 
 @pytest.fixture(scope="module")
@@ -172,7 +173,7 @@ def test_eval_set_is_big_enough_and_refers_to_known_ids(kb):
     assert unknown == set()
 
 
-@pytest.mark.parametrize("path", [EVAL_SET, EXTRA_SET], ids=lambda p: p.name)
+@pytest.mark.parametrize("path", [EVAL_SET, EXTRA_SET, BLIND_SET], ids=lambda p: p.name)
 def test_eval_questions_are_not_copied_from_the_variants(kb, path):
     seen = {normalize(t) for e in kb.entries for t in (e.question, *e.variants)}
     copied = [c["q"] for c in _eval_cases(path) if normalize(c["q"]) in seen]

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-26 02:22:50.847256
+Create Date: 2026-11-26 02:29:13.189711
 """
 
 from __future__ import annotations
@@ -118,9 +118,6 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("records", schema=None) as batch_op:
         batch_op.create_index(
-            "ix_records_taxpayer_created", ["taxpayer_id", "created_at"], unique=False
-        )
-        batch_op.create_index(
             "ix_records_taxpayer_date", ["taxpayer_id", "doc_date", "id"], unique=False
         )
         batch_op.create_index(
@@ -227,7 +224,6 @@ def downgrade() -> None:
         batch_op.drop_index("ix_records_taxpayer_section")
         batch_op.drop_index("ix_records_taxpayer_itc_period")
         batch_op.drop_index("ix_records_taxpayer_date")
-        batch_op.drop_index("ix_records_taxpayer_created")
 
     op.drop_table("records")
     op.drop_table("period_states")
