@@ -12,17 +12,25 @@ from telegram.ext import ContextTypes
 
 from handlers import texts
 from handlers.context import core
+from ims_bot.errors import is_database_unavailable
 
 logger = logging.getLogger("ims_bot.errors")
 
 
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
-    logger.error("Unhandled error while handling an update", exc_info=context.error)
+    unavailable = is_database_unavailable(context.error)
+    if unavailable:
+        logger.warning("Database unavailable while handling an update: %s", context.error)
+    else:
+        logger.error("Unhandled error while handling an update", exc_info=context.error)
     if isinstance(update, Update) and update.effective_chat is not None:
+        text = texts.DATABASE_UNAVAILABLE if unavailable else texts.ERROR_APOLOGY
         try:
-            await context.bot.send_message(update.effective_chat.id, texts.ERROR_APOLOGY)
+            await context.bot.send_message(update.effective_chat.id, text)
         except Exception:
             logger.warning("Could not send the apology to the user", exc_info=True)
+    if unavailable:
+        return  # an outage, not a bug: the log line is enough
     try:
         admin_chat_id = core(context).settings.admin_chat_id
         if admin_chat_id is not None:

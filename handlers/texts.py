@@ -106,6 +106,10 @@ BUTTON_NO_LONGER_VALID = (
     "This button is no longer valid. Please use /pending or /faq to start again."
 )
 UNKNOWN_COMMAND = "I don't know that command. See /help for what I can do."
+DATABASE_UNAVAILABLE = (
+    "Sorry, I cannot reach my records database right now, so nothing was changed. "
+    "Please try again in a minute."
+)
 ERROR_APOLOGY = (
     "Sorry, something went wrong on my side while handling that. Please try again; "
     "if it keeps happening, the team has been told."

@@ -53,3 +53,18 @@ class ImportRefused(ImsError):
         super().__init__(
             f"file refused, nothing imported: {self.total} problem(s)\n" + "\n".join(lines)
         )
+
+
+def is_database_unavailable(error: BaseException | None) -> bool:
+    """Whether `error` means the database could not be reached (not a bug in our code).
+
+    Every unit of work rolls back on such an error, so nothing was half-written and the
+    user can simply try again.
+    """
+    from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
+
+    while error is not None:
+        if isinstance(error, (OperationalError, InterfaceError, DisconnectionError)):
+            return True
+        error = error.__cause__ or error.__context__
+    return False

@@ -278,16 +278,18 @@ def _set_directions(session: Session, taxpayer_id: int) -> None:
     if not amendments:
         return
     originals: dict[tuple[str, str, str], Tax] = {}
-    stmt = select(
-        Record.section, Record.supplier_gstin, Record.number,
-        Record.igst, Record.cgst, Record.sgst, Record.cess,
-    ).where(
-        Record.taxpayer_id == taxpayer_id,
-        Record.section.in_([s.value for s in Section if not s.is_amendment]),
-        Record.number.in_({a.original_number for a in amendments}),
-    )
-    for section, supplier, number, *heads in session.execute(stmt):
-        originals[(section, supplier, number)] = Tax(*heads)
+    numbers = sorted({a.original_number for a in amendments if a.original_number})
+    for start in range(0, len(numbers), 500):  # stay far below SQLite's bound-parameter cap
+        stmt = select(
+            Record.section, Record.supplier_gstin, Record.number,
+            Record.igst, Record.cgst, Record.sgst, Record.cess,
+        ).where(
+            Record.taxpayer_id == taxpayer_id,
+            Record.section.in_([s.value for s in Section if not s.is_amendment]),
+            Record.number.in_(numbers[start : start + 500]),
+        )
+        for section, supplier, number, *heads in session.execute(stmt):
+            originals[(section, supplier, number)] = Tax(*heads)
     for a in amendments:
         original = originals.get((Section(a.section).original.value, a.supplier_gstin,
                                   a.original_number))

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from ims_bot.db import Database
-from ims_bot.domain import Action, Reduction, ReductionKind, Section, Status, Tax
+from ims_bot.domain import Action, Period, Reduction, ReductionKind, Section, Status, Tax
 from ims_bot.errors import Conflict, NotFound, Refused
 from ims_bot.importer import import_file
 from ims_bot.models import ActionLog
@@ -230,3 +230,35 @@ def test_concurrent_actions_one_wins_the_other_gets_a_conflict(database, loaded)
         t.join()
     assert sorted(results) == ["conflict", "conflict", "conflict", "ok"]
     assert _log_count(database) == 1
+
+
+def _downward_amendment(database, clock, amend_period: str):
+    """An invoice accepted and filed, then amended downward by the supplier."""
+    workspace = ensure_workspace(database, RECIPIENT)
+    original = invoice("INV-9", period="082025", tax=900.0, action="A")
+    import_file(database, workspace.id, stream(portal_file(b2b=[original])), actor="t",
+                channel="cli")
+    PeriodService(database, clock).mark_filed(workspace.id, Period(2025, 8), actor="t",
+                                              channel="cli")
+    amended = invoice("INV-9A", period=amend_period, tax=500.0, oinum="INV-9",
+                      oidt=original["idt"])
+    import_file(database, workspace.id, stream(portal_file(b2ba=[amended])), actor="t",
+                channel="cli")
+    service = RecordService(database, clock)
+    [view] = service.iter_all(workspace.id, RecordFilter(sections=(Section.B2BA,)))
+    return workspace, service, view
+
+
+def test_downward_amendment_from_oct_2025_may_stay_pending_one_period(database, clock):
+    workspace, service, view = _downward_amendment(database, clock, "102025")
+    assert view.verdicts[Action.PENDING].allowed
+    assert view.pending_window_end == date(2025, 12, 20)
+    assert view.reduction_applicable
+    service.act(workspace.id, view.id, Action.PENDING, actor="u", channel="cli")
+
+
+def test_downward_amendment_before_oct_2025_cannot_be_pending(database, clock):
+    workspace, service, view = _downward_amendment(database, clock, "092025")
+    assert not view.verdicts[Action.PENDING].allowed
+    with pytest.raises(Refused):
+        service.act(workspace.id, view.id, Action.PENDING, actor="u", channel="cli")

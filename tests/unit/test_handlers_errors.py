@@ -51,3 +51,20 @@ async def test_failing_apology_does_not_stop_the_report() -> None:
         # A group chat: the free-text handler ignores it, so trigger via a broken core instead.
         calls = await bot.text(USER, "x")
         assert {c.chat_id for c in calls} == {USER, ADMIN_CHAT}
+
+
+async def test_database_outage_says_try_again_and_raises_no_alarm(sqlite_db) -> None:
+    """The database stops answering after start-up: the user is told to retry, the admin
+    chat gets no bug report (it is an outage, logged as a warning)."""
+    from sqlalchemy import create_engine
+
+    settings = make_settings(admin_chat_id=ADMIN_CHAT)
+    core = make_core(settings, db=sqlite_db)
+    async with bot_harness(core) as bot:
+        await bot.command(USER, "link", "27AAPFU0939F1ZV")
+        down = create_engine("postgresql+psycopg://nobody@127.0.0.1:1/none")
+        sqlite_db.session_factory.configure(bind=down)
+        calls = await bot.command(USER, "pending")
+    assert [(c.chat_id, c.text) for c in calls if c.method == "sendMessage"] == [
+        (USER, texts.DATABASE_UNAVAILABLE)
+    ]
