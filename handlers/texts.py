@@ -12,6 +12,8 @@ from datetime import date
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
+from ims_bot.money import rupees
+
 if TYPE_CHECKING:
     from faq.kb import FaqEntry
     from ims_bot.domain import Tax
@@ -449,24 +451,6 @@ SECTION_NAMES = {
     "impgsez": "Bills of Entry (SEZ)",
     "impgseza": "Amended Bills of Entry (SEZ)",
 }
-
-
-def rupees(amount: object) -> str:
-    """₹ with Indian digit grouping: ₹12,34,567.50."""
-    from decimal import Decimal
-
-    value = Decimal(str(amount)).quantize(Decimal("0.01"))
-    sign = "-" if value < 0 else ""
-    whole, _, paise = f"{abs(value):.2f}".partition(".")
-    head, tail = whole[:-3], whole[-3:]
-    groups = []
-    while len(head) > 2:
-        groups.insert(0, head[-2:])
-        head = head[:-2]
-    if head:
-        groups.insert(0, head)
-    grouped = ",".join([*groups, tail]) if groups else tail
-    return f"{sign}₹{grouped}.{paise}" if paise != "00" else f"{sign}₹{grouped}"
 
 
 def heads(tax: Tax) -> str:

@@ -86,7 +86,9 @@ def _period(text: str) -> Period:
 
 
 def _money(value: Decimal) -> str:
-    return f"₹{value:,.2f}"
+    from ims_bot.money import rupees
+
+    return rupees(value)
 
 
 # ---------------------------------------------------------------------------- commands

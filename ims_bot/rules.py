@@ -20,7 +20,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
 from enum import StrEnum
 from typing import ClassVar
 
@@ -39,6 +38,7 @@ from ims_bot.domain import (
     Status,
     Tax,
 )
+from ims_bot.money import rupees
 
 MAX_REMARKS = 250
 
@@ -521,7 +521,7 @@ def reduction_verdict(record: RecordFacts, reduction: Reduction | None) -> Verdi
     over = [head for head in TAX_HEADS if declared[head] > available[head]]
     if over:
         details = ", ".join(
-            f"{head.upper()} {_rupees(declared[head])} > {_rupees(available[head])}"
+            f"{head.upper()} {rupees(declared[head])} > {rupees(available[head])}"
             for head in over
         )
         return _refuse(
@@ -530,10 +530,6 @@ def reduction_verdict(record: RecordFacts, reduction: Reduction | None) -> Verdi
             "itc-reduction-declaration",
         )
     return Verdict.ALLOW
-
-
-def _rupees(value: Decimal) -> str:
-    return f"₹{value:,.2f}"
 
 
 # ---------------------------------------------------------------------------------- recompute
