@@ -1,10 +1,12 @@
-"""Evaluate the FAQ matcher on bench/data/faq_eval.yaml.
+"""Evaluate the FAQ matcher on bench/data/faq_eval.yaml (or the given eval files).
 
 Prints top-1 accuracy (decision ANSWER with the expected id), top-3 accuracy (expected
 id among entry + suggestions), the decline rate on off-topic questions and the rate of
 wrongly declined on-topic questions. ``-v`` lists every miss.
 
-    .venv/bin/python bench/faq_eval.py [-v] [path/to/eval.yaml]
+    .venv/bin/python bench/faq_eval.py [-v] [path/to/eval.yaml ...]
+
+With several files, each is reported in turn.
 """
 
 from __future__ import annotations
@@ -28,13 +30,23 @@ def load_eval_set(path: Path) -> list[tuple[str, str | None]]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("path", nargs="?", type=Path, default=DEFAULT_SET)
+    parser.add_argument("paths", nargs="*", type=Path, default=[DEFAULT_SET])
     parser.add_argument("-v", "--verbose", action="store_true", help="list every miss")
     args = parser.parse_args(argv)
 
     kb = load_knowledge_base()
     matcher = Matcher(kb)
-    cases = load_eval_set(args.path)
+    status = 0
+    for path in args.paths:
+        if len(args.paths) > 1:
+            print(f"== {path.name}")
+        status = max(status, evaluate(matcher, path, verbose=args.verbose))
+    return status
+
+
+def evaluate(matcher: Matcher, path: Path, *, verbose: bool = False) -> int:
+    kb = matcher.kb
+    cases = load_eval_set(path)
     unknown = sorted({i for _, i in cases if i is not None and kb.get(i) is None})
     if unknown:
         print(f"eval set refers to unknown ids: {unknown}", file=sys.stderr)
@@ -51,13 +63,13 @@ def main(argv: list[str] | None = None) -> int:
         top3 += expected in ids[:3] or ok1
         declined_on += r.decision is Decision.DECLINE
         suggested_on += r.decision is Decision.SUGGEST
-        if args.verbose and not ok1:
+        if verbose and not ok1:
             print(f"MISS {r.decision.value:8} {r.score:5.1f} want={expected} got={ids[:3]}  {q!r}")
     declined_off = 0
     for q in off_topic:
         r = matcher.match(q)
         declined_off += r.decision is Decision.DECLINE
-        if args.verbose and r.decision is not Decision.DECLINE:
+        if verbose and r.decision is not Decision.DECLINE:
             got = r.entry.id if r.entry else [e.id for e in r.suggestions]
             print(f"OFF  {r.decision.value:8} {r.score:5.1f} got={got}  {q!r}")
 

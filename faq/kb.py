@@ -9,8 +9,8 @@ are told apart by their single top-level key:
 
 * ``entries:`` — a list of FAQ entries (any number of such files);
 * ``categories:`` — the browsing categories in display order (exactly one file);
-* ``synonyms:`` / ``stopwords:`` / ``signal_words:`` / ``weak_signal_words:`` — the
-  matcher's lexicon (one file).
+* ``synonyms:`` / ``stopwords:`` / ``signal_words:`` / ``weak_signal_words:`` /
+  ``offtopic_words:`` — the matcher's lexicon (one file).
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ _PERIOD_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 _URL_RE = re.compile(r"^https?://[^\s/]+\.[^\s]+$")
 _REQUIRED = ("id", "category", "question", "variants", "answer", "sources")
 _OPTIONAL = ("keywords", "related", "applies_from")
+_LEXICON_KEYS = {"synonyms", "stopwords", "signal_words", "weak_signal_words", "offtopic_words"}
 
 
 class KnowledgeBaseError(ValueError):
@@ -57,6 +58,9 @@ class Lexicon:
     stopwords: frozenset[str] = frozenset()
     signal_words: frozenset[str] = frozenset()
     weak_signal_words: frozenset[str] = frozenset()
+    # Words of neighbouring GST topics ("late fee", "refund"): with one of these, only a
+    # near-certain match is answered.
+    offtopic_words: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -111,7 +115,7 @@ def load_knowledge_base(directory: Path | None = None) -> KnowledgeBase:
             if categories is not None:
                 raise KnowledgeBaseError(f"{path.name}: a second 'categories' file")
             categories = _parse_categories(data["categories"], path)
-        elif keys and keys <= {"synonyms", "stopwords", "signal_words", "weak_signal_words"}:
+        elif keys and keys <= _LEXICON_KEYS:
             if lexicon is not None:
                 raise KnowledgeBaseError(f"{path.name}: a second lexicon file")
             lexicon = _parse_lexicon(data, path)
@@ -254,6 +258,7 @@ def _parse_lexicon(data: Mapping[str, Any], path: Path) -> Lexicon:
         stopwords=words("stopwords"),
         signal_words=words("signal_words"),
         weak_signal_words=words("weak_signal_words"),
+        offtopic_words=words("offtopic_words"),
     )
 
 

@@ -31,12 +31,15 @@ from faq.kb import FaqEntry, KnowledgeBase, Lexicon
 # Decision thresholds on the 0-100 blended score, tuned on bench/data/faq_eval.yaml.
 ANSWER_THRESHOLD = 50.0
 CONFIDENT_THRESHOLD = 90.0  # above this, answer even when the runner-up is close
-ANSWER_MARGIN = 3.0  # best minus runner-up needed to answer below CONFIDENT_THRESHOLD
+ANSWER_MARGIN = 1.0  # best minus runner-up to answer below CONFIDENT_THRESHOLD (others shown)
+SHORT_MARGIN = 5.0  # the same for a one-word question ("pending"), which is rarely clear-cut
 SUGGEST_THRESHOLD = 40.0
 WEAK_SIGNAL_THRESHOLD = 70.0  # needed when the only IMS words are weak ("invoice")
 MAX_SUGGESTIONS = 3
 CANDIDATES = 60  # entries re-ranked with the (slower) fuzzy scorers
 TYPO_CUTOFF = 85.0
+OFFTOPIC_THRESHOLD = 90.0  # needed when the question names a neighbouring topic ("refund")
+UNKNOWN_WEIGHT = 0.5  # IDF share of a word no entry uses (fillers, names, rare typos)
 
 SCORERS = (fuzz.token_set_ratio, fuzz.token_sort_ratio)
 
@@ -115,10 +118,35 @@ class Normalizer:
             else:
                 out.append(_fold(words[i]))
                 i += 1
-        return out
+        return _mark_switch(out)
 
     def tokens(self, text: str) -> list[str]:
         return [w for w in self.expand(normalize(text).split()) if w not in self.stopwords]
+
+
+_ACTION_WORDS = frozenset({"accept", "reject", "pend"})
+_SWITCH_WORDS = frozenset({"se", "to", "into", "ab", "now", "instead", "then", "again"})
+_SWITCH_GAP = 6
+
+
+def _mark_switch(words: list[str]) -> list[str]:
+    """Add "change" when one action word leads to another ("pending se accept",
+    "accepted, now want to reject"): the question is about changing an action."""
+    if "chang" in words:
+        return words
+    last = -1
+    for i, w in enumerate(words):
+        if w not in _ACTION_WORDS:
+            continue
+        if (
+            last >= 0
+            and words[last] != w
+            and i - last <= _SWITCH_GAP
+            and _SWITCH_WORDS.intersection(words[last + 1 : i])
+        ):
+            return [*words, "chang"]
+        last = i
+    return words
 
 
 def _fold(word: str) -> str:
@@ -155,6 +183,7 @@ class Matcher:
         self._norm = Normalizer(kb.lexicon)
         self._signal = self._canonical_words(kb.lexicon.signal_words)
         self._weak_signal = self._canonical_words(kb.lexicon.weak_signal_words)
+        self._offtopic = self._canonical_words(kb.lexicon.offtopic_words)
 
         strings: list[str] = []
         owner: list[int] = []
@@ -190,7 +219,7 @@ class Matcher:
             for tok in vocab:
                 df[tok] = df.get(tok, 0) + 1
         self._idf = {tok: math.log(1.0 + n / count) for tok, count in df.items()}
-        self._unknown_idf = math.log(1.0 + n)
+        self._unknown_idf = UNKNOWN_WEIGHT * math.log(1.0 + n)
         postings: dict[str, list[int]] = {}
         for i, vocab in enumerate(vocab_per_entry):
             for tok in vocab:
@@ -279,14 +308,20 @@ class Matcher:
             return MatchResult(query, Decision.DECLINE, None, 0.0, ())
         best = ranked[0]
         runner_up = ranked[1].score if len(ranked) > 1 else 0.0
+        weak = len(self._weak_signal.intersection(tokens))
         if not self._signal.intersection(tokens) and (
-            best.score < WEAK_SIGNAL_THRESHOLD or not self._weak_signal.intersection(tokens)
+            # Two weak words together ("supplier" + "invoice") are as good as one strong.
+            weak < 2 and (best.score < WEAK_SIGNAL_THRESHOLD or not weak)
         ):
             # Without an IMS word the question is about something else ("income tax
             # return last date"), however well "last date" matches.
             return MatchResult(query, Decision.DECLINE, None, best.score, ())
+        if best.score < OFFTOPIC_THRESHOLD and self._offtopic.intersection(tokens):
+            # "late fee for gstr3b", "gst portal password reset": a neighbouring topic.
+            return MatchResult(query, Decision.DECLINE, None, best.score, ())
+        margin = SHORT_MARGIN if len(tokens) == 1 else ANSWER_MARGIN
         if best.score >= ANSWER_THRESHOLD and (
-            best.score >= CONFIDENT_THRESHOLD or best.score - runner_up >= ANSWER_MARGIN
+            best.score >= CONFIDENT_THRESHOLD or best.score - runner_up >= margin
         ):
             others = tuple(
                 self._entries[c.index]

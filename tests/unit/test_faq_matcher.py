@@ -195,3 +195,20 @@ def test_eval_set_figures_do_not_regress(matcher):
     declined = sum(1 for q in off if matcher.match(q).decision is Decision.DECLINE)
     assert top1 / len(on) >= 0.85
     assert declined / len(off) >= 0.85
+
+
+def test_one_action_leading_to_another_is_a_change_of_action(kb):
+    norm = Normalizer(kb.lexicon)
+    assert "chang" in norm.tokens("pending se accept kaise kare")
+    assert "chang" in norm.tokens("accepted it, now i want to reject")
+    assert "chang" not in norm.tokens("accept reject pending options")
+
+
+def test_neighbouring_gst_topics_are_declined(matcher):
+    for q in ("late fee for gstr3b delay", "gst portal password reset", "refund of itc"):
+        assert matcher.match(q).decision is Decision.DECLINE, q
+
+
+def test_devanagari_return_names_are_understood(matcher):
+    result = matcher.match("जीएसटीआर 3बी की आखिरी तारीख")
+    assert result.entry is not None and result.entry.id == "gstr3b-due-date"
