@@ -15,7 +15,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from handlers.callbackdata import CallbackData, callback_data
 from handlers.replies import View
 from ims_bot.deadline_report import UserDeadlines, days_text
-from ims_bot.reminders import Preferences
+from ims_bot.reminders import DIGEST, Preferences
 
 RM_PREFIX = "rm"
 #: CallbackQueryHandler patterns: the /remind settings buttons, and the buttons under a
@@ -27,6 +27,7 @@ KIND_LABELS: dict[str, str] = {
     "gstr3b_due": "GSTR-3B due date",
     "pending_window": "Pending window of credit notes",
     "itc_time_limit": "ITC time limit (30 Nov)",
+    DIGEST: "Daily digest of new records",
 }
 #: Day sets offered as buttons: token (letters, digits, `.`) -> offsets.
 DAY_SETS: dict[str, tuple[int, ...]] = {"3.1": (3, 1), "7.3.1": (7, 3, 1), "1": (1,), "0": (0,)}
@@ -41,6 +42,7 @@ DEADLINES_TITLE = "<b>Coming deadlines for {gstin}</b>{name}"
 REMIND_TITLE = "<b>Reminders</b> (India time)"
 REMIND_ON = "Reminders are <b>on</b>."
 REMIND_OFF = "Reminders are <b>off</b>. Send /remind on to start them again."
+DIGEST_AT = "Daily digest of newly imported records at {time}."
 REMIND_HINT = (
     "Tap to change. You can also type e.g. <code>/remind 7,3,1</code>, "
     "<code>/remind 18:30</code>, <code>/remind off</code>."
@@ -114,6 +116,8 @@ def remind_view(prefs: Preferences, note: str = "") -> View:
     lines = [REMIND_TITLE, REMIND_ON if prefs.enabled else REMIND_OFF]
     if prefs.enabled:
         lines.append(f"{days} day(s) before, at {prefs.time}.")
+        if DIGEST in prefs.kinds:
+            lines.append(DIGEST_AT.format(time=prefs.time))
         lines.append(f"'All clear' messages: {'on' if prefs.all_clear else 'off'}.")
     if note:
         lines.append(note)

@@ -1,8 +1,9 @@
 """What each coming deadline of a GSTIN asks of the taxpayer: days left and what is still open.
 
 The calendar comes from `deadlines`, every per-record date from `rules` (through `facts`);
-this module only counts. `open_work` is shared with the reminder sweeper, which asks it for
-many workspaces at once, so its queries take sets of workspaces and periods, never one row.
+this module only counts. `open_work` and `new_records` (the daily digest) are shared with the
+reminder sweeper, which asks them for many workspaces at once, so their queries take sets of
+workspaces and periods, never one row.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -24,7 +25,9 @@ from ims_bot.domain import OCT_2025, Frequency, Period, Section, Status
 from ims_bot.facts import Surroundings, facts_for
 from ims_bot.gstin import state_code
 from ims_bot.models import LOCAL_OWNER, Membership, PeriodState, Record, Taxpayer, User
+from ims_bot.money import rupees
 from ims_bot.records import OPEN_STATUSES
+from ims_bot.settings import INDIA
 from ims_bot.workspaces import parse_gstin
 
 #: Sections whose pending may be limited to one tax period (credit notes, and downward
@@ -284,14 +287,155 @@ def _leaving(
     }
 
 
+# ------------------------------------------------------------------------------ new records
+
+#: How many suppliers the daily digest names.
+TOP_SUPPLIERS = 3
+_SECTION_ORDER = {section.value: i for i, section in enumerate(Section)}
+
+
+@dataclass(frozen=True)
+class SupplierItc:
+    gstin: str
+    name: str
+    records: int
+    itc: Decimal
+
+
+@dataclass(frozen=True)
+class NewRecords:
+    """Records first imported into one workspace within a window (what the daily digest says)."""
+
+    records: int = 0
+    open_records: int = 0  # of which still needing a decision (no action or pending)
+    itc: Decimal = Decimal(0)  # tax on the new invoices, debit notes... (credit notes apart)
+    credit_note_tax: Decimal = Decimal(0)  # tax the new credit notes take back
+    by_section: tuple[tuple[Section, int], ...] = ()  # in the portal's section order
+    top_suppliers: tuple[SupplierItc, ...] = ()  # by ITC, at most TOP_SUPPLIERS, none at ₹0
+
+    @property
+    def nothing_new(self) -> bool:
+        return self.records == 0
+
+
+@dataclass(frozen=True)
+class _Arrival:
+    """New records of one workspace sharing import time, section, supplier and openness."""
+
+    created_at: datetime
+    section: str
+    supplier_gstin: str
+    supplier_name: str
+    open: bool
+    records: int
+    tax: Decimal
+
+
+def _india(moment: datetime) -> datetime:
+    # SQLite reads timestamps back naive; they were written as India's wall time.
+    return moment.replace(tzinfo=INDIA) if moment.tzinfo is None else moment.astimezone(INDIA)
+
+
+def new_records(
+    session: Session, wanted: Iterable[tuple[int, datetime]], until: datetime
+) -> dict[tuple[int, datetime], NewRecords]:
+    """For each (workspace, since): the records whose `created_at` is in (since, until].
+
+    One query per chunk of workspaces, from the earliest `since` asked for each: an import
+    stamps all the records it creates with one `created_at`, so grouping by it keeps the rows
+    few, and each window then sums the groups that fall inside it. Records imported before
+    `created_at` existed (NULL) are never new.
+    """
+    windows = {(taxpayer_id, _india(since)) for taxpayer_id, since in wanted}
+    if not windows:
+        return {}
+    until = _india(until)
+    earliest: dict[int, datetime] = {}
+    for taxpayer_id, since in windows:
+        earliest[taxpayer_id] = min(since, earliest.get(taxpayer_id, since))
+    tax = Record.igst + Record.cgst + Record.sgst + Record.cess
+    is_open = Record.status.in_(OPEN_STATUSES)
+    arrivals: dict[int, list[_Arrival]] = defaultdict(list)
+    for chunk in _chunks(sorted(earliest)):
+        stmt = (
+            select(
+                Record.taxpayer_id,
+                Record.created_at,
+                Record.section,
+                Record.supplier_gstin,
+                func.max(Record.supplier_name),
+                is_open.label("open"),
+                func.count(Record.id),
+                func.coalesce(func.sum(tax), 0),
+            )
+            .where(
+                Record.taxpayer_id.in_(chunk),
+                Record.created_at > min(earliest[t] for t in chunk),
+                Record.created_at <= until,
+            )
+            .group_by(
+                Record.taxpayer_id,
+                Record.created_at,
+                Record.section,
+                Record.supplier_gstin,
+                is_open,
+            )
+        )
+        for taxpayer_id, created, section, gstin, name, open_, count, amount in session.execute(
+            stmt
+        ):
+            arrivals[taxpayer_id].append(
+                _Arrival(
+                    _india(created), section, gstin, name or "", bool(open_), count,
+                    Decimal(amount).quantize(Decimal("0.01")),
+                )
+            )
+    return {
+        (taxpayer_id, since): _summarise(
+            [a for a in arrivals.get(taxpayer_id, ()) if a.created_at > since]
+        )
+        for taxpayer_id, since in windows
+    }
+
+
+def _summarise(arrivals: Sequence[_Arrival]) -> NewRecords:
+    if not arrivals:
+        return NewRecords()
+    sections: dict[str, int] = defaultdict(int)
+    names: dict[str, str] = defaultdict(str)
+    counts: dict[str, int] = defaultdict(int)
+    amounts: dict[str, Decimal] = defaultdict(Decimal)
+    itc = credit_note_tax = Decimal(0)
+    for a in arrivals:
+        sections[a.section] += a.records
+        if a.section in _CREDIT_NOTES:
+            credit_note_tax += a.tax
+            continue
+        itc += a.tax
+        names[a.supplier_gstin] = max(names[a.supplier_gstin], a.supplier_name)
+        counts[a.supplier_gstin] += a.records
+        amounts[a.supplier_gstin] += a.tax
+    ranked = sorted(
+        (SupplierItc(g, names[g], counts[g], amounts[g]) for g in amounts if amounts[g] > 0),
+        key=lambda s: (-s.itc, s.gstin),
+    )
+    return NewRecords(
+        records=sum(a.records for a in arrivals),
+        open_records=sum(a.records for a in arrivals if a.open),
+        itc=itc,
+        credit_note_tax=credit_note_tax,
+        by_section=tuple(
+            (Section(value), count)
+            for value, count in sorted(sections.items(), key=lambda i: _SECTION_ORDER[i[0]])
+        ),
+        top_suppliers=tuple(ranked[:TOP_SUPPLIERS]),
+    )
+
+
 # ------------------------------------------------------------------------------ wording
 
 
 NOTES = "credit notes or amendments"
-
-
-def rupees(value: Decimal) -> str:
-    return f"₹{value:,.2f}"
 
 
 def _plural(count: int, noun: str, plural: str | None = None) -> str:

@@ -20,6 +20,13 @@ is impossible; what we promise is:
 A smaller batch narrows the duplicate window (and, on SQLite, how long the write lock is held
 while messages go out); a larger one costs fewer transactions.
 
+The daily digest (kind `digest`, off by default) rides on the same rows: one per user,
+workspace and calendar day (`deadline` = that day, `days_before` = 0, `period_key` = the day's
+month), planned for today and tomorrow at the user's time so that a restart never misses one.
+It lists the records first imported (`Record.created_at`) since the previous digest of that
+user and workspace — the send time of the last one sent, or the planned time of the last one
+skipped because nothing was new — or over the 24 hours before its planned time if there was none.
+
 Telegram errors are handled per message: `Forbidden` (the user blocked the bot) marks the
 user `blocked_at` and skips all their planned reminders; other Telegram errors (RetryAfter,
 NetworkError, BadRequest...) leave the row planned with `attempts + 1` and a later `send_at`,
@@ -39,14 +46,23 @@ from datetime import date, datetime, time, timedelta
 from functools import cache
 from typing import Any, Protocol
 
-from sqlalchemy import Table, delete, func, select, text, update
+from sqlalchemy import Table, and_, case, delete, func, or_, select, text, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 from telegram.error import Forbidden, RetryAfter, TelegramError
 
 from ims_bot import deadlines
 from ims_bot.db import Database
-from ims_bot.deadline_report import OpenWork, Scope, days_text, key_of, open_work, rupees
+from ims_bot.deadline_report import (
+    NewRecords,
+    OpenWork,
+    Scope,
+    days_text,
+    key_of,
+    new_records,
+    open_work,
+    rupees,
+)
 from ims_bot.deadlines import Deadline, DeadlineKind
 from ims_bot.domain import Frequency, Period
 from ims_bot.errors import InvalidInput
@@ -60,14 +76,17 @@ MAX_ATTEMPTS = 5
 #: A reminder more than this late (the bot was down) is skipped, as the planner does.
 LATE = timedelta(days=1)
 DIGEST = "digest"
-#: Everything a user may choose in /remind. The daily digest is accepted but not yet planned
-#: (records carry no arrival time to list "new since the last digest").
+#: Everything a user may choose in /remind (the deadline kinds are on by default, the digest not).
 KINDS: tuple[str, ...] = (*(k.value for k in DeadlineKind), DIGEST)
 DEADLINE_KINDS = frozenset(k.value for k in DeadlineKind)
 MAX_OFFSETS = 4
 MAX_DAYS_BEFORE = 30
 DEFAULT_DAYS = (3, 1)
 DEFAULT_TIME = "09:00"
+#: Without a previous digest, the first one looks this far back from its planned time.
+DIGEST_LOOKBACK = timedelta(hours=24)
+#: Skip reason of a digest with nothing new: such a digest still ends the window it covered.
+NOTHING_NEW = "nothing new since the last digest"
 
 # Buttons under a reminder. The records handlers own what they do; re-target them here.
 # Buttons under a reminder name its workspace: the user may have switched to another GSTIN.
@@ -266,7 +285,8 @@ def plan(
     For each membership of an enabled, unblocked user, each deadline of a chosen kind dated
     within `horizon_days`, and each of their offsets: a row sent at the user's time on the
     deadline's date minus the offset (India time). Rows more than a day overdue are not
-    planned (a reminder for a deadline long gone helps nobody).
+    planned (a reminder for a deadline long gone helps nobody). Users who chose the digest
+    also get one row per workspace for today and for tomorrow, at their time.
     """
     with db.begin() as session:
         return _plan(session, india(now), horizon_days=horizon_days, user_ids=user_ids)
@@ -321,10 +341,29 @@ def _plan(
         )
 
     @cache
+    def digest_slots(at: str) -> tuple[dict, ...]:
+        # Today's too (unless a day late, like any row): a restart after the user's time
+        # still sends it; the unique key keeps a sent one from being planned again.
+        out = []
+        for day in (today, today + timedelta(days=1)):
+            send_at = datetime.combine(day, _time_of(at), INDIA)
+            if send_at >= cutoff:
+                out.append(
+                    {
+                        "kind": DIGEST,
+                        "period_key": Period.of(day).key,
+                        "deadline": day,
+                        "days_before": 0,
+                        "send_at": send_at,
+                    }
+                )
+        return tuple(out)
+
+    @cache
     def slots(state: str, frequency: str, days: str, at: str, kinds: str) -> tuple[dict, ...]:
         chosen = set(_kinds_of(kinds)) & DEADLINE_KINDS
         moment = _time_of(at)
-        out = []
+        out = list(digest_slots(at)) if DIGEST in _kinds_of(kinds) else []
         for d in calendar_of(state, frequency):
             if d.kind.value not in chosen:
                 continue
@@ -542,6 +581,8 @@ async def _sweep_batch(
             [(d.scope, d.deadline) for d in dues if d.deadline is not None and d.wants],
             now.date(),
         )
+        since = _digest_since(session, [d for d in dues if d.kind == DIGEST and d.wants], now)
+        news = new_records(session, {(t, moment) for (_, t), moment in since.items()}, now)
         outcome = _Outcome()
         latest = _latest_offsets(dues)
         for due in dues:
@@ -550,14 +591,18 @@ async def _sweep_batch(
             elif due.send_at < now - LATE or (due.deadline and due.deadline.date < now.date()):
                 outcome.skip(due.reminder_id, "too late")
             else:
-                await _deliver(sender, due, work, now, outcome)
+                message = _compose(due, work, since, news, now)
+                await _deliver(sender, due, message, now, outcome)
         outcome.apply(session, db.is_sqlite, now, result)
         result.claimed += len(ids)
         return len(ids)
 
 
 def _latest_offsets(dues: Sequence[_Due]) -> set[int]:
-    """After downtime several offsets of one deadline may be due at once: send only the last."""
+    """After downtime several offsets of one deadline may be due at once: send only the last.
+
+    Likewise several days' digests of one workspace: the last one covers them all.
+    """
     best: dict[tuple[int, int, str, date | None], _Due] = {}
     for due in dues:
         key = (
@@ -566,9 +611,51 @@ def _latest_offsets(dues: Sequence[_Due]) -> set[int]:
             due.kind,
             due.deadline.date if due.deadline else None,
         )
-        if key not in best or due.days_before < best[key].days_before:
+        if key not in best or _rank(due) < _rank(best[key]):
             best[key] = due
     return {due.reminder_id for due in best.values()}
+
+
+def _rank(due: _Due) -> tuple[int, float]:
+    return (due.days_before, -due.send_at.timestamp())
+
+
+def _digest_since(
+    session: Session, digests: Sequence[_Due], now: datetime
+) -> dict[tuple[int, int], datetime]:
+    """Where each (user, workspace) digest window starts: the end of the previous digest's.
+
+    That is the send time of the last digest sent, or the planned time of the last one skipped
+    for having nothing new (it looked up to then and found nothing). Without one, a day
+    before the earliest of the pair's due digests (after downtime, an older one due in the
+    same batch is superseded by the newer, which then covers its day too).
+    """
+    first: dict[tuple[int, int], datetime] = {}
+    for d in digests:
+        pair = (d.user_id, d.scope.taxpayer_id)
+        first[pair] = min(d.send_at, first.get(pair, d.send_at))
+    pairs = set(first)
+    if not pairs:
+        return {}
+    ended = func.max(
+        case((Reminder.status == "sent", Reminder.sent_at), else_=Reminder.send_at)
+    )
+    stmt = (
+        select(Reminder.user_id, Reminder.taxpayer_id, ended)
+        .where(
+            Reminder.kind == DIGEST,
+            Reminder.user_id.in_(sorted({u for u, _ in pairs})),
+            Reminder.taxpayer_id.in_(sorted({t for _, t in pairs})),
+            Reminder.send_at <= now,
+            or_(
+                Reminder.status == "sent",
+                and_(Reminder.status == "skipped", Reminder.last_error == NOTHING_NEW),
+            ),
+        )
+        .group_by(Reminder.user_id, Reminder.taxpayer_id)
+    )
+    found = {(u, t): india(at) for u, t, at in session.execute(stmt) if at is not None}
+    return {pair: min(found.get(pair, first[pair] - DIGEST_LOOKBACK), now) for pair in pairs}
 
 
 def _load(session: Session, ids: list[int]) -> list[_Due]:
@@ -715,21 +802,54 @@ def _backoff(attempts: int, error: Exception) -> timedelta:
     return timedelta(minutes=2**attempts)
 
 
-async def _deliver(sender: Sender, due: _Due, work: dict, now: datetime, outcome: _Outcome) -> None:
+@dataclass(frozen=True)
+class _Message:
+    chat_id: int
+    text: str
+    buttons: Buttons
+    all_clear: bool
+
+
+def _compose(
+    due: _Due,
+    work: dict,
+    since: dict[tuple[int, int], datetime],
+    news: dict[tuple[int, datetime], NewRecords],
+    now: datetime,
+) -> _Message | str:
+    """The message for a due row, or why it is skipped."""
+    chat_id = due.chat_id
+    if not due.wants or chat_id is None:
+        return "not wanted any more"
+    workspace = due.scope.taxpayer_id
+    if due.kind == DIGEST:
+        start = since[(due.user_id, workspace)]
+        found = news.get((workspace, start), NewRecords())
+        if found.nothing_new and not due.all_clear:
+            return NOTHING_NEW
+        text, buttons = digest_message(found, due.gstin, due.name, start, workspace=workspace)
+        return _Message(chat_id, text, buttons, found.nothing_new)
+    if due.deadline is None:
+        return "not wanted any more"
+    state: OpenWork = work.get(key_of(workspace, due.deadline), OpenWork())
+    if state.nothing_to_do and (state.filed or not due.all_clear):
+        return "nothing to do"
+    text, buttons = reminder_message(
+        due.deadline, due.gstin, due.name, state, now.date(), workspace=workspace
+    )
+    return _Message(chat_id, text, buttons, state.nothing_to_do)
+
+
+async def _deliver(
+    sender: Sender, due: _Due, message: _Message | str, now: datetime, outcome: _Outcome
+) -> None:
     if due.user_id in outcome.blocked:
         return  # skipped with the rest of the user's rows by _mark_blocked
-    if not due.wants or due.deadline is None or due.chat_id is None:
-        outcome.skip(due.reminder_id, "not wanted any more")
+    if isinstance(message, str):
+        outcome.skip(due.reminder_id, message)
         return
-    state: OpenWork = work.get(key_of(due.scope.taxpayer_id, due.deadline), OpenWork())
-    if state.nothing_to_do and (state.filed or not due.all_clear):
-        outcome.skip(due.reminder_id, "nothing to do")
-        return
-    text, buttons = reminder_message(
-        due.deadline, due.gstin, due.name, state, now.date(), workspace=due.scope.taxpayer_id
-    )
     try:
-        await sender.send(due.chat_id, text, buttons)
+        await sender.send(message.chat_id, message.text, message.buttons)
     except Forbidden:
         outcome.blocked.add(due.user_id)
         outcome.skip(due.reminder_id, "user blocked the bot")
@@ -743,7 +863,7 @@ async def _deliver(sender: Sender, due: _Due, work: dict, now: datetime, outcome
             outcome.retry.append((due.reminder_id, attempts, now + _backoff(attempts, exc), error))
         return
     outcome.sent.append(due.reminder_id)
-    if state.nothing_to_do:
+    if message.all_clear:
         outcome.all_clear += 1
 
 
@@ -796,6 +916,41 @@ def reminder_message(
         )
         buttons.append(("Review pending records", PENDING_CALLBACK.format(workspace=workspace)))
     return "\n".join(lines), buttons
+
+
+def digest_message(
+    news: NewRecords, gstin: str, name: str, since: datetime, *, workspace: int
+) -> tuple[str, Buttons]:
+    """The daily digest's HTML text and its buttons: what was imported since `since`."""
+    who = f"GSTIN <code>{html.escape(gstin)}</code>"
+    if name:
+        who += f" · {html.escape(name)}"
+    window = f"since {india(since):%a %d %b %H:%M}"
+    if news.nothing_new:
+        return f"✅ <b>Daily digest</b>: no new records {window}.\n{who}\nAll clear.", []
+    itc = f"{rupees(news.itc)} ITC at stake"
+    if news.open_records:
+        itc += f"; {news.open_records} need a decision"
+    lines = [
+        f"📥 <b>Daily digest</b>: {news.records} new record(s) {window}",
+        who,
+        f"{itc}.",
+    ]
+    if news.credit_note_tax:
+        lines.append(f"Credit notes among them take back {rupees(news.credit_note_tax)}.")
+    lines.append(
+        "By section: " + ", ".join(f"{section.label} {n}" for section, n in news.by_section)
+    )
+    if news.top_suppliers:
+        lines.append("Top suppliers by ITC:")
+        lines.extend(
+            f"{i}. {html.escape(s.name or s.gstin)} (<code>{html.escape(s.gstin)}</code>) "
+            f"{rupees(s.itc)}, {s.records} record(s)"
+            for i, s in enumerate(news.top_suppliers, 1)
+        )
+    return "\n".join(lines), [
+        ("Review open records", PENDING_CALLBACK.format(workspace=workspace))
+    ]
 
 
 # ---------------------------------------------------------------------------------- job queue

@@ -7,17 +7,19 @@ import threading
 from datetime import date, datetime, time, timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from telegram.error import NetworkError
 
 from ims_bot import reminders
 from ims_bot.db import Database
 from ims_bot.domain import Frequency
 from ims_bot.gstin import make_gstin
-from ims_bot.models import Reminder, User
+from ims_bot.importer import import_file
+from ims_bot.models import Record, Reminder, User
 from ims_bot.reminders import FakeSender, plan, set_preferences, sweep
 from ims_bot.settings import INDIA
 from ims_bot.workspaces import ensure_workspace
+from tests.factories import RECIPIENT, SUPPLIER_B, invoice, note, portal_file, stream
 
 PANS = ("AABCT1332L", "AAGFM4521K", "ABCPS7788Q", "AACCG9012M", "AADFB3344N", "AFZPK2255H")
 
@@ -244,6 +246,162 @@ def test_reminder_lists_open_records_with_buttons(database):
     assert message.buttons == [
         ("Review open records", f"rm:pending:{workspace.id}"),
         ("Recompute GSTR-2B", f"rm:recompute:{workspace.id}:112025"),
+    ]
+
+
+# ---------------------------------------------------------------------------- daily digest
+
+DIGEST_USER = 303
+DEC_1 = date(2025, 12, 1)  # a Monday
+
+
+def digest_user(db: Database, now: datetime, **prefs: object) -> int:
+    """A user who chose only the daily digest, with one workspace; its id."""
+    workspace = ensure_workspace(db, RECIPIENT, DIGEST_USER)
+    set_preferences(db, DIGEST_USER, DIGEST_USER * 10, kinds="digest", now=now, **prefs)  # type: ignore[arg-type]
+    return workspace.id
+
+
+def arrive(db: Database, workspace_id: int, moment: datetime, **sections: list[dict]) -> None:
+    """Import a portal file as if at `moment` (the importer stamps the machine's clock)."""
+    import_file(db, workspace_id, stream(portal_file(**sections)), actor="test", channel="cli")
+    numbers = [r.get("inum") or r.get("nt_num") for found in sections.values() for r in found]
+    table = Record.__table__
+    with db.begin() as session:
+        session.execute(
+            update(table)
+            .where(table.c.taxpayer_id == workspace_id, table.c.number.in_(numbers))
+            .values(created_at=moment)
+        )
+
+
+def digests(db: Database, user_id: int) -> list[Reminder]:
+    return [r for r in rows(db, user_id) if r.kind == reminders.DIGEST]
+
+
+def test_digest_is_planned_daily_at_the_chosen_time_only_for_those_who_chose_it(database):
+    gstin = make_gstin("27", PANS[0])
+    add_user(database, DIGEST_USER, gstins=(gstin,), now=at(DEC_1, 8), kinds="digest",
+             time="18:30")
+    add_user(database, MONTHLY_USER, gstins=(gstin,), now=at(DEC_1, 8))  # the default kinds
+
+    assert [
+        (r.deadline, reminders.india(r.send_at), r.days_before, r.period_key)
+        for r in rows(database, DIGEST_USER)
+    ] == [
+        (DEC_1, at(DEC_1, 18, 30), 0, 202512),
+        (date(2025, 12, 2), at(date(2025, 12, 2), 18, 30), 0, 202512),
+    ]
+    assert digests(database, MONTHLY_USER) == []
+    assert plan(database, at(DEC_1, 20)) == 0
+    restarted = reopen(database)
+    try:
+        assert plan(restarted, at(date(2025, 12, 2), 8)) == 1  # the day after tomorrow
+        assert plan(restarted, at(date(2025, 12, 2), 8, 15)) == 0
+    finally:
+        restarted.dispose()
+    assert [r.deadline for r in digests(database, DIGEST_USER)] == [
+        DEC_1, date(2025, 12, 2), date(2025, 12, 3)
+    ]
+
+
+def test_digest_counts_records_imported_since_the_last_digest_and_not_before(database):
+    workspace = digest_user(database, at(DEC_1, 8))
+    arrive(database, workspace, at(date(2025, 11, 30), 7), b2b=[invoice("OLD-1", tax=5000.0)])
+    arrive(
+        database, workspace, at(date(2025, 11, 30), 20),
+        b2b=[invoice("NEW-1", tax=900.0), invoice("NEW-2", supplier=SUPPLIER_B, tax=450.0)],
+        b2bcn=[note("CN-1", tax=90.0)],
+    )
+    sender = FakeSender()
+
+    asyncio.run(sweep(database, sender, at(DEC_1, 9, 40), worker="w1"))  # a late sweep
+
+    (first,) = sender.messages
+    assert "3 new record(s) since Sun 30 Nov 09:00" in first.text  # OLD-1 came 26 h before
+    assert "₹2,700 ITC at stake; 3 need a decision." in first.text
+    assert "take back ₹180" in first.text
+    assert "By section: Invoice 2, Credit note 1" in first.text
+    assert first.text.index("Tata Steel") < first.text.index("Gujarat Chemicals")
+    assert first.buttons == [("Review open records", f"rm:pending:{workspace}")]
+
+    arrive(database, workspace, at(DEC_1, 15), b2b=[invoice("NEW-3", tax=100.0)])
+    asyncio.run(sweep(database, sender, at(date(2025, 12, 2), 9), worker="w1"))
+
+    second = sender.messages[1]
+    # From when the last digest went out, not from its planned time nor a day back.
+    assert "1 new record(s) since Mon 01 Dec 09:40" in second.text
+    assert "₹200 ITC at stake" in second.text and "Gujarat" not in second.text
+    assert [r.status for r in digests(database, DIGEST_USER)][:2] == ["sent", "sent"]
+
+
+def test_digest_with_nothing_new_and_all_clear_off_sends_nothing(database):
+    workspace = digest_user(database, at(DEC_1, 8), all_clear=False)
+    arrive(database, workspace, at(date(2025, 11, 29), 12), b2b=[invoice("OLD-1")])
+    # Arrives after the sweep's clock: belongs to the next digest, not this one.
+    arrive(database, workspace, at(DEC_1, 9, 10), b2b=[invoice("LATE-1", tax=300.0)])
+    sender = FakeSender()
+
+    result = asyncio.run(sweep(database, sender, at(DEC_1, 9), worker="w1"))
+
+    assert (result.sent, result.skipped) == (0, 1)
+    assert sender.messages == []
+    first = digests(database, DIGEST_USER)[0]
+    assert (first.status, first.last_error) == ("skipped", reminders.NOTHING_NEW)
+    # A digest with nothing new still closes its window: after a move to 18:00 the next
+    # one starts at 09:00 on the 1st, not a day before its own time (which would miss LATE-1).
+    set_preferences(database, DIGEST_USER, DIGEST_USER * 10, time="18:00", now=at(DEC_1, 12))
+    asyncio.run(sweep(database, sender, at(date(2025, 12, 2), 18), worker="w1"))
+    (message,) = sender.messages
+    assert "1 new record(s) since Mon 01 Dec 09:00" in message.text
+    assert "₹600 ITC" in message.text
+
+
+def test_digest_with_nothing_new_and_all_clear_on_says_all_clear(database):
+    digest_user(database, at(DEC_1, 8))
+    sender = FakeSender()
+
+    result = asyncio.run(sweep(database, sender, at(DEC_1, 9), worker="w1"))
+
+    (message,) = sender.messages
+    assert (result.sent, result.all_clear) == (1, 1)
+    assert "no new records" in message.text and "All clear" in message.text
+    assert message.buttons == []
+
+
+def test_digest_missed_while_down_is_sent_once_across_restarts(database):
+    workspace = digest_user(database, at(DEC_1, 8))
+    arrive(database, workspace, at(DEC_1, 7), b2b=[invoice("NEW-1")])
+    messages = []
+    # The process that planned stopped before 09:00; each of these is a new process.
+    for minute in (30, 31, 45):
+        db, sender = reopen(database), FakeSender()
+        try:
+            plan(db, at(DEC_1, 10, minute))
+            asyncio.run(sweep(db, sender, at(DEC_1, 10, minute), worker=f"w{minute}"))
+        finally:
+            db.dispose()
+        messages += sender.messages
+
+    assert [m.text.splitlines()[0] for m in messages] == [
+        "📥 <b>Daily digest</b>: 1 new record(s) since Sun 30 Nov 09:00"
+    ]
+    today = [r for r in digests(database, DIGEST_USER) if r.deadline == DEC_1]
+    assert [r.status for r in today] == ["sent"]
+
+
+def test_after_downtime_one_digest_covers_the_days_missed(database):
+    workspace = digest_user(database, at(DEC_1, 8))
+    arrive(database, workspace, at(date(2025, 11, 30), 20), b2b=[invoice("NEW-1")])
+    arrive(database, workspace, at(DEC_1, 20), b2b=[invoice("NEW-2")])
+    sender = FakeSender()
+
+    asyncio.run(sweep(database, sender, at(date(2025, 12, 2), 9), worker="w1"))
+
+    (message,) = sender.messages
+    assert "2 new record(s) since Sun 30 Nov 09:00" in message.text
+    assert sorted((r.deadline, r.status) for r in digests(database, DIGEST_USER)) == [
+        (DEC_1, "skipped"), (date(2025, 12, 2), "sent")
     ]
 
 

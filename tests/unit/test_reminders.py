@@ -8,14 +8,15 @@ from decimal import Decimal
 import pytest
 from telegram.ext import Application
 
-from ims_bot.deadline_report import OpenWork
+from ims_bot.deadline_report import NewRecords, OpenWork, SupplierItc
 from ims_bot.deadlines import Deadline, DeadlineKind
-from ims_bot.domain import Period
+from ims_bot.domain import Period, Section
 from ims_bot.errors import InvalidInput
 from ims_bot.reminders import (
     JOB_NAME,
     FakeSender,
     Preferences,
+    digest_message,
     get_preferences,
     parse_days,
     parse_kinds,
@@ -87,7 +88,7 @@ def test_reminder_with_open_work_has_counts_and_buttons():
                                      date(2025, 12, 17), workspace=42)
 
     assert "GSTR-3B for Nov 2025 due</b> in 3 days (Sat 20 Dec 2025)" in text
-    assert "7 record(s) need a decision (2 pending), ₹12,340.00 ITC" in text
+    assert "7 record(s) need a decision (2 pending), ₹12,340 ITC" in text
     assert "Shree &lt;Ganesh&gt;" in text
     assert buttons == [
         ("Review open records", "rm:pending:42"),
@@ -101,6 +102,38 @@ def test_all_clear_reminder_has_no_buttons():
     )
 
     assert "all clear" in text and "tomorrow" in text
+    assert buttons == []
+
+
+def test_digest_is_not_chosen_by_default():
+    assert "digest" not in Preferences().kinds
+
+
+def test_digest_lists_counts_sections_and_top_suppliers_with_the_review_button():
+    news = NewRecords(
+        records=5, open_records=4, itc=Decimal("4300"), credit_note_tax=Decimal("180"),
+        by_section=((Section.B2B, 4), (Section.B2BCN, 1)),
+        top_suppliers=(
+            SupplierItc("27AABCT1332L1ZV", "Tata <Steel>", 3, Decimal("3000")),
+            SupplierItc("24AACCG9012M1ZT", "", 1, Decimal("1300")),
+        ),
+    )
+
+    text, buttons = digest_message(news, "27AAPFU0939F1ZV", "Shree Ganesh", NOW, workspace=42)
+
+    assert "Daily digest</b>: 5 new record(s) since Mon 01 Dec 08:00" in text
+    assert "₹4,300 ITC at stake; 4 need a decision." in text
+    assert "Credit notes among them take back ₹180." in text
+    assert "By section: Invoice 4, Credit note 1" in text
+    assert "1. Tata &lt;Steel&gt; (<code>27AABCT1332L1ZV</code>) ₹3,000" in text
+    assert "2. 24AACCG9012M1ZT" in text  # no trade name: the GSTIN stands in
+    assert buttons == [("Review open records", "rm:pending:42")]
+
+
+def test_digest_with_nothing_new_is_an_all_clear_without_buttons():
+    text, buttons = digest_message(NewRecords(), "27AAPFU0939F1ZV", "", NOW, workspace=42)
+
+    assert "no new records since Mon 01 Dec 08:00" in text and "All clear" in text
     assert buttons == []
 
 

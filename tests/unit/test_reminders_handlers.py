@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
 import pytest
@@ -16,6 +16,9 @@ from ims_bot.deadlines import DeadlineKind
 from ims_bot.domain import Period
 from ims_bot.errors import InvalidInput
 from ims_bot.reminders import Preferences, changes_from_words
+from ims_bot.settings import INDIA
+
+NOW = datetime(2025, 12, 1, 8, 0, tzinfo=INDIA)
 
 
 def buttons_of(view: rt.View) -> list[str]:
@@ -36,6 +39,33 @@ def test_toggling_a_kind_removes_it_and_adds_it_back():
     assert "draft_2b" not in off["kinds"]
     on = settings_change(Preferences(kinds=tuple(off["kinds"])), rt.ToggleKind("draft_2b"))
     assert "draft_2b" in on["kinds"]
+
+
+def test_the_digest_is_offered_off_by_default_and_every_button_fits_telegram():
+    view = rt.remind_view(Preferences())
+    data = buttons_of(view)
+    assert "rm:kind:digest" in data
+    assert all(len(d.encode()) <= callbackdata.MAX_BYTES for d in data)
+    labels = [b.text for row in view.markup.inline_keyboard for b in row]
+    assert "▫️ Daily digest of new records" in labels
+    assert "Daily digest" not in view.text
+
+
+def test_the_digest_toggle_round_trips_through_the_stored_preferences(sqlite_db):
+    prefs = reminders.set_preferences(sqlite_db, 77, 770, now=NOW)
+    toggle = callbackdata.parse(rt.ToggleKind(reminders.DIGEST).pack())
+
+    on = reminders.set_preferences(sqlite_db, 77, 770, now=NOW, **settings_change(prefs, toggle))
+
+    assert on.kinds == (*prefs.kinds, "digest")
+    assert reminders.get_preferences(sqlite_db, 77) == on
+    view = rt.remind_view(on)
+    assert "Daily digest of newly imported records at 09:00." in view.text
+    assert "✅ Daily digest of new records" in [
+        b.text for row in view.markup.inline_keyboard for b in row
+    ]
+    off = reminders.set_preferences(sqlite_db, 77, 770, now=NOW, **settings_change(on, toggle))
+    assert off == prefs
 
 
 @pytest.mark.parametrize("raw", ["rm:kind:gstr9", "rm:days:99", "rm:pending", "rm:time:2500"])
@@ -63,7 +93,7 @@ def test_remind_words():
 def test_deadlines_view_lists_items_and_escapes():
     item = DeadlineItem(
         DeadlineKind.GSTR3B_DUE, Period(2025, 11), date(2025, 12, 20), 4,
-        "GSTR-3B for Nov 2025 due", "2 records need a decision, ₹10.00 ITC", 2, Decimal(10),
+        "GSTR-3B for Nov 2025 due", "2 records need a decision, ₹10 ITC", 2, Decimal(10),
     )
     view = rt.deadlines_view(UserDeadlines("27AAPFU0939F1ZV", "A & B", [item]))
     assert "A &amp; B" in view.text and "Sat 20 Dec</b> (in 4 days)" in view.text
