@@ -34,6 +34,9 @@ CONFIDENT_THRESHOLD = 90.0  # above this, answer even when the runner-up is clos
 ANSWER_MARGIN = 1.0  # best minus runner-up to answer below CONFIDENT_THRESHOLD (others shown)
 SHORT_MARGIN = 5.0  # the same for a one-word question ("pending"), which is rarely clear-cut
 SUGGEST_THRESHOLD = 40.0
+LONG_QUERY_TOKENS = 8  # content tokens from which a question counts as long
+LONG_ANSWER_THRESHOLD = 42.0  # a long question's answer threshold, with LONG_MARGIN lead
+LONG_MARGIN = 8.0
 WEAK_SIGNAL_THRESHOLD = 70.0  # needed when the only IMS words are weak ("invoice")
 MAX_SUGGESTIONS = 3
 CANDIDATES = 60  # entries re-ranked with the (slower) fuzzy scorers
@@ -320,8 +323,17 @@ class Matcher:
             # "late fee for gstr3b", "gst portal password reset": a neighbouring topic.
             return MatchResult(query, Decision.DECLINE, None, best.score, ())
         margin = SHORT_MARGIN if len(tokens) == 1 else ANSWER_MARGIN
-        if best.score >= ANSWER_THRESHOLD and (
-            best.score >= CONFIDENT_THRESHOLD or best.score - runner_up >= margin
+        long_clear = (
+            # A long, chatty question ("sir my client is a trader in surat, his supplier...")
+            # spreads its weight over many side words, so its best score stays low even when
+            # the winner is plain; a wide lead then suffices.
+            len(tokens) >= LONG_QUERY_TOKENS
+            and best.score >= LONG_ANSWER_THRESHOLD
+            and best.score - runner_up >= LONG_MARGIN
+        )
+        if long_clear or (
+            best.score >= ANSWER_THRESHOLD
+            and (best.score >= CONFIDENT_THRESHOLD or best.score - runner_up >= margin)
         ):
             others = tuple(
                 self._entries[c.index]

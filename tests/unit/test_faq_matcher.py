@@ -16,6 +16,7 @@ BENCH_DATA = Path(__file__).parents[2] / "bench" / "data"
 EVAL_SET = BENCH_DATA / "faq_eval.yaml"
 EXTRA_SET = BENCH_DATA / "faq_eval_extra.yaml"
 BLIND_SET = BENCH_DATA / "faq_eval_blind.yaml"
+BLIND2_SET = BENCH_DATA / "faq_eval_blind2.yaml"
 
 
 @pytest.fixture(scope="module")
@@ -173,7 +174,9 @@ def test_eval_set_is_big_enough_and_refers_to_known_ids(kb):
     assert unknown == set()
 
 
-@pytest.mark.parametrize("path", [EVAL_SET, EXTRA_SET, BLIND_SET], ids=lambda p: p.name)
+@pytest.mark.parametrize(
+    "path", [EVAL_SET, EXTRA_SET, BLIND_SET, BLIND2_SET], ids=lambda p: p.name
+)
 def test_eval_questions_are_not_copied_from_the_variants(kb, path):
     seen = {normalize(t) for e in kb.entries for t in (e.question, *e.variants)}
     copied = [c["q"] for c in _eval_cases(path) if normalize(c["q"]) in seen]
@@ -212,3 +215,32 @@ def test_neighbouring_gst_topics_are_declined(matcher):
 def test_devanagari_return_names_are_understood(matcher):
     result = matcher.match("जीएसटीआर 3बी की आखिरी तारीख")
     assert result.entry is not None and result.entry.id == "gstr3b-due-date"
+
+
+def test_marathi_and_gujarati_fillers_go_and_meaning_words_stay(kb):
+    norm = Normalizer(kb.lexicon)
+    assert norm.tokens("ims mhanje kay") == ["ims", "mean"]
+    assert norm.tokens("ims shu che") == ["ims"]
+    assert norm.tokens("ims kuthe aahe") == ["ims", "wher"]
+    assert norm.tokens("itc kyare sudhi") == ["itc", "when", "till"]
+    assert norm.tokens("reject karvathi shu thay") == ["reject", "happen"]
+
+
+def test_greetings_do_not_meet_goods(matcher):
+    for q in ("good morning", "good evening sir"):
+        assert matcher.match(q).decision is Decision.DECLINE, q
+
+
+def test_generic_after_the_14th_question_is_not_pulled_to_the_oct_2024_faq(matcher):
+    result = matcher.match("draft 2b aane ke baad action change kiya ab 2b kaise update hoga")
+    assert result.entry is None or result.entry.id != "additional-faq-3"
+
+
+def test_a_long_chatty_question_with_a_clear_winner_is_answered(matcher):
+    q = (
+        "hello sir my client runs a small shop in pune and his vendor has saved the bill in"
+        " gstr1 without filing it, is it visible for action already"
+    )
+    result = matcher.match(q)
+    assert result.decision is Decision.ANSWER
+    assert result.entry is not None and result.entry.id == "when-records-appear"
