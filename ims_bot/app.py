@@ -199,7 +199,8 @@ def build_application(
     if request is not None:
         builder = builder.request(request).get_updates_request(request)
     if rate_limiter:
-        builder = builder.rate_limiter(AIORateLimiter())
+        # Retry a request Telegram answered 429 (after its retry_after) instead of losing it.
+        builder = builder.rate_limiter(AIORateLimiter(max_retries=3))
     application = builder.build()
     for handler, group in handler_table():
         application.add_handler(handler, group=group)

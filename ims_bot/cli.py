@@ -275,9 +275,10 @@ def cmd_history(env: Env, args: argparse.Namespace) -> ExitCode:
 
     db = _database(env)
     workspace = get_workspace(db, args.gstin)
-    entries = RecordService(db, _today(env)).history(
-        workspace.id, record_id=args.record_id, limit=args.limit
-    )
+    service = RecordService(db, _today(env))
+    if args.record_id is not None:
+        service.get(workspace.id, args.record_id)  # NotFound for a record not in it
+    entries = service.history(workspace.id, record_id=args.record_id, limit=args.limit)
     if args.json:
         env.json([e.to_json() for e in entries])
         return ExitCode.OK
@@ -533,13 +534,16 @@ def _decimal(text: str) -> str:
     return text
 
 
+MAX_ID = 2**63 - 1  # what a database integer holds
+
+
 def _positive(text: str) -> int:
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be 1 or more: {text!r}")
+        raise argparse.ArgumentTypeError(f"not a whole number: {text[:40]!r}") from None
+    if not 1 <= value <= MAX_ID:
+        raise argparse.ArgumentTypeError(f"must be from 1 to {MAX_ID}: {text[:40]!r}")
     return value
 
 

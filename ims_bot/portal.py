@@ -87,14 +87,29 @@ _STARTS = frozenset({"start_map", "start_array"})
 _ENDS = frozenset({"end_map", "end_array"})
 
 
-def _section_prefix(prefix: str) -> str | None:
-    """The section named by a prefix `b2b` or `imsDetails.b2b` (None for anything else)."""
-    parts = prefix.split(".")
-    if len(parts) == 1 and parts[0] in SECTION_KEYS:
-        return parts[0]
-    if len(parts) == 2 and parts[0] in WRAPPERS and parts[1] in SECTION_KEYS:
-        return parts[1]
+def _section_at(path: list[str | None]) -> str | None:
+    """The section whose list sits at `path`: `b2b`, or `imsDetails` › `b2b`."""
+    if len(path) == 1 and path[0] in SECTION_KEYS:
+        return path[0]
+    if len(path) == 2 and path[0] in WRAPPERS and path[1] in SECTION_KEYS:
+        return path[1]
     return None
+
+
+def _record_at(path: list[str | None]) -> str | None:
+    """The section whose record sits at `path` (an item of a section's list)."""
+    if path and path[-1] is None:
+        return _section_at(path[:-1])
+    return None
+
+
+#: No IMS file nests deeper than a handful of levels; a deeper one is refused before it can
+#: cost memory (a few KB of brackets would otherwise become a huge parse state).
+MAX_DEPTH = 32
+
+
+def _too_deep() -> PortalFileError:
+    return PortalFileError(f"the file nests deeper than {MAX_DEPTH} levels: not an IMS file")
 
 
 def iter_raw_records(stream: IO[bytes]) -> Iterator[tuple[str, int, Any]]:
@@ -103,22 +118,25 @@ def iter_raw_records(stream: IO[bytes]) -> Iterator[tuple[str, int, Any]]:
     Accepts `{"b2b": [...], ...}`, `{"imsDetails": {...}}` and `{"data": {...}}`. Raises
     PortalFileError for anything that is not such a file.
     """
-    # Records are flat JSON objects: their fields are collected straight from the parser's
-    # events (an ObjectBuilder per record costs twice as much); nested values and records
-    # that are not objects go through ijson's ObjectBuilder.
+    # ijson's basic events, with the path kept here: only its first levels matter, and
+    # records are flat objects, so their fields are collected straight from the events
+    # (an ObjectBuilder per record costs twice as much). Nested values, and records that
+    # are not objects, go through ijson's ObjectBuilder.
+    path: list[str | None] = []  # per open container: the current key of a map, None: array
     record: dict[str, Any] | None = None
     builder: ijson.ObjectBuilder | None = None
-    depth = 0
+    depth = 0  # inside `builder`
     key = section = ""
     positions: dict[str, int] = {}
-    sections_by_prefix: dict[str, str | None] = {}
     found = False
     try:
-        for prefix, event, value in ijson.parse(stream, use_float=False):
+        for event, value in ijson.basic_parse(stream, use_float=False):
             if builder is not None:
                 builder.event(event, value)
                 if event in _STARTS:
                     depth += 1
+                    if len(path) + depth > MAX_DEPTH:
+                        raise _too_deep()
                 elif event in _ENDS:
                     depth -= 1
                     if depth == 0:
@@ -141,34 +159,34 @@ def iter_raw_records(stream: IO[bytes]) -> Iterator[tuple[str, int, Any]]:
                 else:
                     record[key] = value
                 continue
-            if event == "map_key" or event in _ENDS:
+            if event == "map_key":
+                path[-1] = value
                 continue
-            if prefix not in sections_by_prefix:
-                sections_by_prefix[prefix] = _section_prefix(prefix)
-            named = sections_by_prefix[prefix]
+            if event in _ENDS:
+                path.pop()
+                continue
+            # A value (container or scalar) at the position `path` names.
+            where = _section_at(path)
+            if where is not None and event != "start_array":
+                raise PortalFileError(f'section "{where}" must be a list of records')
+            named = _record_at(path)
             if named is not None:
-                if event != "start_array":
-                    raise PortalFileError(f'section "{named}" must be a list of records')
-                found = True
+                section = named
+                positions[section] = positions.get(section, 0) + 1
+                if event == "start_map":
+                    record = {}
+                elif event == "start_array":
+                    builder = ijson.ObjectBuilder()
+                    builder.event(event, value)
+                    depth = 1
+                else:  # a bare value where a record should be
+                    yield section, positions[section], value
                 continue
-            if not prefix.endswith(".item"):
-                continue
-            parent = prefix[: -len(".item")]
-            if parent not in sections_by_prefix:
-                sections_by_prefix[parent] = _section_prefix(parent)
-            named = sections_by_prefix[parent]
-            if named is None:
-                continue
-            section = named
-            positions[section] = positions.get(section, 0) + 1
-            if event == "start_map":
-                record = {}
-            elif event == "start_array":
-                builder = ijson.ObjectBuilder()
-                builder.event(event, value)
-                depth = 1
-            else:  # a bare value where a record should be
-                yield section, positions[section], value
+            if event in _STARTS:
+                found = found or where is not None
+                path.append("" if event == "start_map" else None)
+                if len(path) > MAX_DEPTH:
+                    raise _too_deep()
     except ijson.JSONError as exc:
         raise PortalFileError(f"the file is not valid JSON ({_short(exc)})") from None
     except UnicodeDecodeError:

@@ -235,13 +235,16 @@ class PeriodService:
 
         Accepted and rejected records of the period leave IMS (they are locked); pending
         ones carry forward to the next period. Returns how many records carried forward;
-        filing twice changes nothing.
+        filing twice changes nothing. Raises Refused for a period not ended or outside IMS.
         """
         with self.db.begin() as session:
             taxpayer = session.get(Taxpayer, taxpayer_id)
             if taxpayer is None:
                 raise NotFound("This GSTIN is not linked (any more).")
             frequency = Frequency(taxpayer.frequency)
+            verdict = rules.filing_verdict(period, frequency, self.today())
+            if not verdict.allowed:
+                raise Refused(verdict)
             end = deadlines.return_period(period, frequency)
             state = session.get(PeriodState, (taxpayer_id, end.key), with_for_update=True)
             if state is None:

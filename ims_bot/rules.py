@@ -75,6 +75,7 @@ class Code(StrEnum):
     REDUCTION_EXCEEDS_TAX = "REDUCTION_EXCEEDS_TAX"
     IMS2B009 = "IMS2B009"  # recompute: draft GSTR-2B not yet generated
     IMS2B007 = "IMS2B007"  # recompute: GSTR-3B already filed
+    PERIOD_NOT_ENDED = "PERIOD_NOT_ENDED"  # GSTR-3B of a period still running
 
 
 @dataclass(frozen=True)
@@ -563,5 +564,27 @@ def recompute_verdict(
             f"The draft GSTR-2B for {label} is generated on {draft:%d %b %Y}; you can "
             "recompute it from then until you file GSTR-3B.",
             "recompute-2b",
+        )
+    return Verdict.ALLOW
+
+
+def filing_verdict(period: Period, frequency: Frequency, today: date) -> Verdict:
+    """May GSTR-3B of the return period holding `period` be recorded as filed today?
+
+    Only for a tax period that has ended, and one IMS covers (from Oct 2024).
+    """
+    end = deadlines.return_period(period, frequency)
+    label = deadlines.period_label(period, frequency)
+    if end < IMS_FIRST_PERIOD:
+        return _refuse(
+            Code.NOT_IN_IMS,
+            f"GSTR-3B for {label} is outside IMS, which covers GSTR-2B periods from Oct 2024.",
+            "ims-start-date",
+        )
+    if today < end.next.first_day:
+        return _refuse(
+            Code.PERIOD_NOT_ENDED,
+            f"The tax period {label} has not ended yet, so its GSTR-3B cannot have been filed.",
+            "gstr3b-due-date",
         )
     return Verdict.ALLOW

@@ -268,13 +268,6 @@ async def test_slow_telegram_answers_still_deliver_every_reply(
     assert welcome.message_id != answer.message_id
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ims_bot.app builds AIORateLimiter() with its default max_retries=0, so a 429 on "
-    "sendMessage is raised as RetryAfter instead of being waited out and retried: the reply "
-    "is lost (the user gets the error apology instead). AIORateLimiter(max_retries=2 or 3) "
-    "would retry after parameters.retry_after.",
-)
 async def test_a_429_on_sendmessage_is_waited_out_and_the_reply_still_arrives(
     telegram: TelegramServer, bot: BotProcess
 ) -> None:

@@ -180,6 +180,7 @@ def test_undo_of_a_bulk_batch(database, loaded):
 def test_undo_is_refused_once_gstr3b_is_filed(database, loaded, clock):
     workspace, service, ids = loaded
     service.act(workspace.id, ids["INV-1"], Action.REJECT, actor="u", channel="cli")
+    clock.value = date(2025, 12, 5)  # November has ended: its GSTR-3B can be filed
     PeriodService(database, clock).mark_filed(workspace.id, service.get(
         workspace.id, ids["INV-1"]).period, actor="u", channel="cli")
     with pytest.raises(Refused) as caught:
@@ -191,6 +192,7 @@ def test_filing_locks_decided_records_and_carries_pending_forward(database, load
     workspace, service, ids = loaded
     service.act(workspace.id, ids["INV-1"], Action.PENDING, actor="u", channel="cli")
     period = service.get(workspace.id, ids["INV-1"]).period
+    clock.value = date(2025, 12, 5)
     carried = PeriodService(database, clock).mark_filed(workspace.id, period, actor="u",
                                                         channel="cli")
     assert carried == 1

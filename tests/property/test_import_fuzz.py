@@ -195,14 +195,6 @@ else:
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ims_bot/portal.py iter_raw_records uses ijson.parse, whose prefix strings grow "
-    "with the nesting depth: memory is quadratic in it (depth 8,000 = a 16 KB file takes "
-    "~170 MB; a 400 KB file of 200,000 brackets took 23 GB and was OOM-killed). A small "
-    "upload can take the bot down; cap the depth (e.g. refuse > 64 levels with "
-    "PortalFileError) or parse with ijson.basic_parse and track the depth itself.",
-)
 def test_a_deeply_nested_field_is_refused_without_exhausting_memory() -> None:
     """In a child process capped at 1.5 GB: 100,000 brackets (a 200 KB file) are refused."""
     import subprocess

@@ -130,3 +130,8 @@ def test_malformed_database_url_is_one_line(tmp_path: Path):
                 env=Env(environ={"IMS_BOT_DATABASE_URL": "nonsense://"}, stdout=io.StringIO(),
                         stderr=err))
     assert code != 0 and err.getvalue().count("\n") == 1
+
+
+def test_history_of_an_unknown_record_is_not_found(run_cli, imported):
+    result = run_cli("history", "--gstin", RECIPIENT, "999")
+    assert result.code == ExitCode.FAILED and "No record 999" in result.stderr

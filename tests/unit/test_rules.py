@@ -8,6 +8,7 @@ from decimal import Decimal
 
 import pytest
 
+from ims_bot import rules
 from ims_bot.domain import (
     Action,
     Direction,
@@ -566,7 +567,7 @@ def test_check_action(case: Case) -> None:
 
 def test_every_action_code_is_covered_by_a_case() -> None:
     covered = {p.values[0].code for p in CASES}
-    action_codes = set(Code) - {Code.IMS2B009, Code.IMS2B007}
+    action_codes = set(Code) - {Code.IMS2B009, Code.IMS2B007, Code.PERIOD_NOT_ENDED}
     assert action_codes <= covered
 
 
@@ -766,5 +767,24 @@ def test_recompute_verdict(
 )
 def test_undo_verdict(record: RecordFacts, context: Context, code: str | None) -> None:
     verdict = undo_verdict(record, context)
+    assert verdict.allowed is (code is None)
+    assert verdict.code == code
+
+
+@pytest.mark.parametrize(
+    ("period", "frequency", "today", "code"),
+    [
+        (Period(2025, 11), Frequency.MONTHLY, date(2025, 12, 1), None),
+        (Period(2025, 12), Frequency.MONTHLY, date(2025, 12, 16), "PERIOD_NOT_ENDED"),
+        (Period(2025, 11), Frequency.QUARTERLY, date(2025, 12, 16), "PERIOD_NOT_ENDED"),
+        (Period(2025, 11), Frequency.QUARTERLY, date(2026, 1, 1), None),
+        (Period(2024, 9), Frequency.MONTHLY, date(2025, 12, 16), "NOT_IN_IMS"),
+    ],
+    ids=["ended-month", "running-month", "running-quarter", "ended-quarter", "before-ims"],
+)
+def test_gstr3b_can_be_recorded_as_filed_only_for_an_ended_period_in_ims(
+    period, frequency, today, code
+):
+    verdict = rules.filing_verdict(period, frequency, today)
     assert verdict.allowed is (code is None)
     assert verdict.code == code
