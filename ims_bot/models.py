@@ -225,8 +225,10 @@ class Reminder(Base):
     deadline: Mapped[date] = mapped_column(Date)
     days_before: Mapped[int] = mapped_column(Integer)
     send_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    # planned | sent | skipped | failed
+    # planned | sending | sent | skipped | failed
     status: Mapped[str] = mapped_column(String(10), default="planned")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    claimed_by: Mapped[str | None] = mapped_column(String(64))  # sweeper "host:pid"
+    claimed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     last_error: Mapped[str | None] = mapped_column(String(300))

@@ -5,20 +5,22 @@ The table is the source of truth, so reminders survive restarts and several proc
 * `plan` inserts one row per (user, workspace, deadline kind, deadline, days before) with
   INSERT ... ON CONFLICT DO NOTHING on the unique key, so planning twice — or in two
   processes at once — adds nothing.
-* `sweep` claims due rows (`status='planned' and send_at <= now`) in one transaction — with
-  SELECT ... FOR UPDATE SKIP LOCKED on PostgreSQL, under SQLite's BEGIN IMMEDIATE write lock
-  otherwise — sends each message, and marks the rows sent in *that same* transaction.
+* `sweep` reads the due rows (`status='planned' and send_at <= now`) and composes their
+  messages in one short transaction; then, one reminder at a time, it claims the row
+  (`planned` -> `sending`, a conditional UPDATE that only one sweeper can win), sends the
+  message, and records the outcome (`sent`, or back to `planned` for a retry) in a short
+  transaction of its own. No transaction is open while a message goes out, so a slow
+  Telegram never holds the database (SQLite's single write lock above all).
 
 Delivery guarantee. A Telegram message is a side effect outside the database, so exactly-once
 is impossible; what we promise is:
-  - in normal operation, never twice: a row is sent only by the sweeper holding its lock,
-    and it leaves `planned` in the commit that ends that lock; a second sweeper skips locked
-    rows and re-checks `status` once the lock is gone;
-  - after a crash (process killed, exception, lost connection) between a send and the commit,
-    the whole claimed batch rolls back to `planned` and is sent again by the next sweep: at
-    least once, with at most `batch` duplicates per crash. Nothing is ever lost.
-A smaller batch narrows the duplicate window (and, on SQLite, how long the write lock is held
-while messages go out); a larger one costs fewer transactions.
+  - never twice: a row is sent only by the sweeper that moved it from `planned` to
+    `sending`, and it never returns to `planned` once its message may have gone out;
+  - none lost: rows not yet claimed stay `planned` whatever happens to a sweeper, so a
+    restart, a crash between two sends, or a late sweep sends them later.
+The one message in flight when a process dies (claimed, perhaps delivered, not recorded) is
+counted as sent: its row is left `sending` and a later sweep settles it as `sent` once its
+sweeper is known to be gone (same host, process not running) or after `CLAIM_LEASE`.
 
 The daily digest (kind `digest`, off by default) rides on the same rows: one per user,
 workspace and calendar day (`deadline` = that day, `days_before` = 0, `period_key` = the day's
@@ -73,6 +75,9 @@ logger = logging.getLogger(__name__)
 
 JOB_NAME = "reminders:sweep"
 MAX_ATTEMPTS = 5
+#: How long a claimed row may stay `sending` before its sweeper counts as gone.
+CLAIM_LEASE = timedelta(minutes=10)
+ABANDONED = "sender stopped mid-send: counted as sent, never sent twice"
 #: A reminder more than this late (the bot was down) is skipped, as the planner does.
 LATE = timedelta(days=1)
 DIGEST = "digest"
@@ -520,7 +525,8 @@ class FakeSender:
 
 @dataclass
 class SweepResult:
-    claimed: int = 0
+    claimed: int = 0  # due rows looked at
+    settled: int = 0  # rows a dead sweeper left mid-send, counted as sent
     sent: int = 0
     all_clear: int = 0  # of `sent`: "nothing to do" messages
     skipped: int = 0
@@ -552,27 +558,67 @@ async def sweep(
     """Send every due reminder, batch by batch; see the module docstring for the guarantee."""
     now = india(now)
     result = SweepResult()
+    result.settled = _settle_abandoned(db, now)
     while True:
-        claimed = await _sweep_batch(db, sender, now, batch, result)
-        if claimed:
-            logger.debug("%s swept %d reminders", worker, claimed)
-        if claimed < batch:
+        seen = await _sweep_batch(db, sender, now, batch, worker, result)
+        if seen:
+            logger.debug("%s swept %d reminders", worker, seen)
+        if seen < batch:
             return result
 
 
-async def _sweep_batch(
-    db: Database, sender: Sender, now: datetime, batch: int, result: SweepResult
-) -> int:
+def _settle_abandoned(db: Database, now: datetime) -> int:
+    """Rows left `sending` by a sweeper that died mid-send are counted as sent (never twice)."""
     with db.begin() as session:
-        claim = (
+        rows = session.execute(
+            select(Reminder.id, Reminder.claimed_by, Reminder.claimed_at).where(
+                Reminder.status == "sending"
+            )
+        ).all()
+        gone = [
+            rid
+            for rid, claimed_by, claimed_at in rows
+            if claimed_at is None
+            or india(claimed_at) < now - CLAIM_LEASE
+            or _sweeper_gone(claimed_by or "")
+        ]
+        if gone:
+            session.execute(
+                update(Reminder)
+                .where(Reminder.id.in_(gone), Reminder.status == "sending")
+                .values(status="sent", sent_at=now, last_error=ABANDONED)
+            )
+        return len(gone)
+
+
+def _sweeper_gone(claimed_by: str) -> bool:
+    """True when `host:pid` names a process of this host that no longer runs."""
+    host, _, pid = claimed_by.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    if int(pid) == os.getpid():
+        return False  # this process: its own send is in flight
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+async def _sweep_batch(
+    db: Database, sender: Sender, now: datetime, batch: int, worker: str, result: SweepResult
+) -> int:
+    # Read and compose in one short transaction; nothing is claimed here.
+    with db.begin() as session:
+        due_ids = (
             select(Reminder.id)
             .where(Reminder.status == "planned", Reminder.send_at <= now)
             .order_by(Reminder.send_at, Reminder.id)
             .limit(batch)
         )
-        if not db.is_sqlite:
-            claim = claim.with_for_update(skip_locked=True)
-        ids = list(session.scalars(claim))
+        ids = list(session.scalars(due_ids))
         if not ids:
             return 0
         dues = _load(session, ids)
@@ -583,19 +629,56 @@ async def _sweep_batch(
         )
         since = _digest_since(session, [d for d in dues if d.kind == DIGEST and d.wants], now)
         news = new_records(session, {(t, moment) for (_, t), moment in since.items()}, now)
-        outcome = _Outcome()
         latest = _latest_offsets(dues)
+        skipped = _Outcome()
+        to_send: list[tuple[_Due, _Message | str]] = []
         for due in dues:
             if due.reminder_id not in latest:
-                outcome.skip(due.reminder_id, "superseded by a later reminder")
+                skipped.skip(due.reminder_id, "superseded by a later reminder")
             elif due.send_at < now - LATE or (due.deadline and due.deadline.date < now.date()):
-                outcome.skip(due.reminder_id, "too late")
+                skipped.skip(due.reminder_id, "too late")
             else:
-                message = _compose(due, work, since, news, now)
-                await _deliver(sender, due, message, now, outcome)
-        outcome.apply(session, db.is_sqlite, now, result)
-        result.claimed += len(ids)
-        return len(ids)
+                to_send.append((due, _compose(due, work, since, news, now)))
+        skipped.apply(session, db.is_sqlite, now, result)
+    result.claimed += len(ids)
+    blocked: set[int] = set()
+    for due, message in to_send:
+        if due.user_id in blocked:
+            continue  # skipped with the rest of that user's rows
+        if isinstance(message, _Message) and not _claim(db, due.reminder_id, now, worker):
+            continue  # another sweeper has it
+        outcome = _Outcome()
+        try:
+            await _deliver(sender, due, message, now, outcome)
+        except BaseException:
+            # Not a Telegram answer but our own failure (a bug, a cancelled task): the
+            # message did not go out, so the row is due again rather than lost.
+            _release(db, due.reminder_id)
+            raise
+        with db.begin() as session:
+            outcome.apply(session, db.is_sqlite, now, result)
+        blocked |= outcome.blocked
+    return len(ids)
+
+
+def _release(db: Database, reminder_id: int) -> None:
+    with db.begin() as session:
+        session.execute(
+            update(Reminder)
+            .where(Reminder.id == reminder_id, Reminder.status == "sending")
+            .values(status="planned", claimed_by=None, claimed_at=None)
+        )
+
+
+def _claim(db: Database, reminder_id: int, now: datetime, worker: str) -> bool:
+    """Take one due row for sending; False when another sweeper took (or settled) it."""
+    with db.begin() as session:
+        taken = session.execute(
+            update(Reminder)
+            .where(Reminder.id == reminder_id, Reminder.status == "planned")
+            .values(status="sending", claimed_by=worker[:64], claimed_at=now)
+        )
+        return taken.rowcount == 1
 
 
 def _latest_offsets(dues: Sequence[_Due]) -> set[int]:
@@ -758,10 +841,13 @@ class _Outcome:
                 .values(status="skipped", last_error=reason)
             )
         for reminder_id, attempts, send_at, error in self.retry:
+            # Telegram refused it (nothing went out): due again later.
             session.execute(
                 update(Reminder)
                 .where(Reminder.id == reminder_id)
-                .values(attempts=attempts, send_at=send_at, last_error=error[:300])
+                .values(
+                    status="planned", attempts=attempts, send_at=send_at, last_error=error[:300]
+                )
             )
         for reminder_id, attempts, error in self.failed:
             session.execute(
@@ -781,17 +867,12 @@ class _Outcome:
 
 def _mark_blocked(session: Session, is_sqlite: bool, user_ids: list[int], now: datetime) -> None:
     session.execute(update(User).where(User.id.in_(user_ids)).values(blocked_at=now))
-    rest = select(Reminder.id).where(Reminder.user_id.in_(user_ids), Reminder.status == "planned")
-    if not is_sqlite:
-        # Rows another sweeper holds are its business: it will meet the same Forbidden.
-        rest = rest.with_for_update(skip_locked=True)
-    ids = list(session.scalars(rest))
-    if ids:
-        session.execute(
-            update(Reminder)
-            .where(Reminder.id.in_(ids))
-            .values(status="skipped", last_error="user blocked the bot")
-        )
+    # Rows another sweeper holds (`sending`) are its business: it meets the same Forbidden.
+    session.execute(
+        update(Reminder)
+        .where(Reminder.user_id.in_(user_ids), Reminder.status == "planned")
+        .values(status="skipped", last_error="user blocked the bot")
+    )
 
 
 def _backoff(attempts: int, error: Exception) -> timedelta:
@@ -955,7 +1036,6 @@ def digest_message(
 
 # ---------------------------------------------------------------------------------- job queue
 
-SQLITE_BATCH = 20  # a sweep batch holds SQLite's single write lock while its messages go out
 
 
 def schedule(
@@ -979,7 +1059,7 @@ def schedule(
         job.schedule_removal()
     worker = worker_id()
     out = sender or BotSender(application.bot)
-    batch = SQLITE_BATCH if db.is_sqlite else 200
+    batch = 200  # due rows read per transaction (none is held while sending)
     last_plan: list[datetime] = []
 
     async def tick(_context: Any) -> None:

@@ -177,18 +177,10 @@ def test_a_reminder_sweep_killed_midway_loses_no_reminder(
     users, messages, rows = killed_sweep
     assert {user: rows[(user, "sent")] for user in users} == dict.fromkeys(users, 1)
     assert all(messages[user] >= 1 for user in users)
-    # The documented guarantee after a crash: at most one batch sent twice.
-    assert sum(messages.values()) - len(users) <= 20
+    # The documented guarantee after a crash: nothing is sent twice.
+    assert sum(messages.values()) == len(users)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="reminders.sweep is at-least-once: a batch is marked sent in the transaction that "
-    "ends after all its messages went out, so a kill after some sends rolls the whole batch "
-    "back to 'planned' and the next sweep sends those reminders again (module docstring of "
-    "ims_bot/reminders.py). Marking each row sent (commit) before or right after its own "
-    "send would bound the repeat to one message per crash.",
-)
 def test_a_reminder_sweep_killed_midway_repeats_no_reminder(
     killed_sweep: tuple[list[int], Counter[int], Counter[tuple[int, str]]],
 ) -> None:
@@ -196,15 +188,6 @@ def test_a_reminder_sweep_killed_midway_repeats_no_reminder(
     assert {user: messages[user] for user in users} == dict.fromkeys(users, 1)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="On SQLite a sweep batch holds the write lock (BEGIN IMMEDIATE, which ims_bot.db "
-    "issues for every transaction, reads included) while it awaits Telegram for each "
-    "reminder. A handler that opens a transaction meanwhile blocks the one event loop "
-    "inside sqlite3 for busy_timeout (10 s), so the sweep cannot finish and release the "
-    "lock: the user waits 10 s and gets 'cannot reach my records database' instead of the "
-    "answer ('database is locked'), and the sweep stalls as long.",
-)
 async def test_a_user_is_answered_while_a_slow_reminder_sweep_is_sending(
     telegram: TelegramServer, bot: BotProcess, bot_db: Database
 ) -> None:
