@@ -352,14 +352,8 @@ def _pending_page(core: Core, ws: Workspace, state: cd.PendingPage) -> View:
 
 
 def _urgent_window(records: RecordService, w: int, today: date) -> date | None:
-    """The earliest pending window of an open credit note closing within URGENT_DAYS."""
-    notes = RecordFilter(sections=(Section.B2BCN, Section.B2BCNA), needs_decision=True)
-    ends = [
-        r.pending_window_end
-        for r in records.list(w, notes, sort=Sort.PERIOD, page_size=50).items
-        if r.pending_window_end is not None
-        and 0 <= (r.pending_window_end - today).days <= URGENT_DAYS
-    ]
+    """The earliest pending window of an open record closing within URGENT_DAYS."""
+    ends = [end for end in records.window_ends(w) if 0 <= (end - today).days <= URGENT_DAYS]
     return min(ends, default=None)
 
 

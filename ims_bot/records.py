@@ -22,7 +22,17 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from ims_bot import rules
 from ims_bot.db import Database, insert_rows
-from ims_bot.domain import TAX_HEADS, Action, Period, Reduction, ReductionKind, Section, Status, Tax
+from ims_bot.domain import (
+    TAX_HEADS,
+    Action,
+    Direction,
+    Period,
+    Reduction,
+    ReductionKind,
+    Section,
+    Status,
+    Tax,
+)
 from ims_bot.errors import Conflict, InvalidInput, NotFound, Refused
 from ims_bot.facts import Surroundings, facts_for, surroundings
 from ims_bot.models import ActionLog, Record, Taxpayer
@@ -362,6 +372,36 @@ class RecordService:
             total = self._count(session, base)
             rows = self._page_rows(session, base, sort, (page - 1) * page_size, page_size)
             return Page(tuple(self._view(session, rows, around)), total, page, page_size)
+
+    def window_ends(self, taxpayer_id: int) -> list[date]:
+        """The distinct end dates of the one-period pending windows of open records, soonest
+        first: one small grouped query, for "a window closes soon" hints."""
+        with self.db.begin() as session:
+            taxpayer = self._taxpayer(session, taxpayer_id)
+            around = surroundings(session, taxpayer, self.today())
+            stmt = self._where(
+                select(
+                    Record.section, Record.period_key, Record.itc_period_key, Record.status,
+                    Record.direction, Record.pending_blocked,
+                ).distinct(),
+                taxpayer_id,
+                RecordFilter(needs_decision=True),
+                around,
+            )
+            ends = set()
+            for section, period_key, itc_key, status, direction, blocked in session.execute(stmt):
+                facts = rules.RecordFacts(
+                    section=Section(section),
+                    period=Period.from_key(period_key),
+                    status=Status(status),
+                    tax=Tax(),
+                    direction=Direction(direction) if direction else None,
+                    pending_blocked=blocked,
+                )
+                end = rules.pending_window_end(facts, around.context(Period.from_key(itc_key)))
+                if end is not None:
+                    ends.add(end)
+            return sorted(ends)
 
     def iter_all(self, taxpayer_id: int, flt: RecordFilter | None = None) -> list[RecordView]:
         """Every matching record (for exports and JSON listings), ordered by period and date."""
