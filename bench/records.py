@@ -135,8 +135,11 @@ def run(label: str, url: str, args: argparse.Namespace) -> None:
     )
     # 3. Bulk accept (rows inserted directly into a workspace of their own)
     big = ensure_workspace(db, make_gstin("27", "AAPFU0939F"), owner_id=1)
+    open_rows = bulk_rows(big.id, 0, args.bulk_n)
+    for row in open_rows:  # every one needing a decision, so the bulk changes them all
+        row["status"] = row["portal_status"] = "no_action"
     with db.begin() as session:
-        session.execute(Record.__table__.insert(), bulk_rows(big.id, 0, args.bulk_n))
+        session.execute(Record.__table__.insert(), open_rows)
     seconds, outcome = timed(
         lambda: records.act_bulk(
             big.id, RecordFilter(needs_decision=True), Action.ACCEPT, actor="b", channel="cli"

@@ -239,7 +239,9 @@ class RecordService:
             raise NotFound("This GSTIN is not linked (any more).")
         return taxpayer
 
-    def _view(self, session: Session, rows: Sequence[Record], around: Surroundings) -> list:
+    def _view(
+        self, session: Session, rows: Sequence[Any], around: Surroundings
+    ) -> list[RecordView]:
         views = []
         for row, (facts, ctx) in zip(rows, facts_for(session, rows, around), strict=True):
             status = Status(row.status)
@@ -271,7 +273,9 @@ class RecordService:
             )
         return views
 
-    def _where(self, stmt: Select, taxpayer_id: int, flt: RecordFilter, around: Surroundings):
+    def _where(
+        self, stmt: Select[Any], taxpayer_id: int, flt: RecordFilter, around: Surroundings
+    ) -> Select[Any]:
         stmt = stmt.where(Record.taxpayer_id == taxpayer_id)
         if flt.ids:
             stmt = stmt.where(Record.id.in_(flt.ids))
