@@ -229,7 +229,7 @@ def cmd_bulk(env: Env, args: argparse.Namespace) -> ExitCode:
     flt = _filter(args)
     action = Action(args.action)
     if not args.yes:
-        preview = service.preview_bulk(workspace.id, flt, action)
+        preview = service.preview_bulk(workspace.id, flt, action, remarks=args.remarks)
         if args.json:
             env.json({"eligible": preview.eligible, "itc": preview.tax.as_dict(),
                       "unchanged": preview.unchanged, "refused": preview.refused})
@@ -668,8 +668,10 @@ def _run(env: Env, args: argparse.Namespace) -> ExitCode:
     except Usage as exc:
         return _failure(env, str(exc), ExitCode.USAGE)
     except Refused as exc:
+        # The machine code (the portal's, e.g. IMS2B009, where one exists) goes with the reason.
+        code = f" [{exc.verdict.code}]" if exc.verdict.code else ""
         faq = f" [FAQ: {exc.verdict.faq_id}]" if exc.verdict.faq_id else ""
-        return _failure(env, f"refused: {exc}{faq}", ExitCode.FAILED)
+        return _failure(env, f"refused: {exc}{code}{faq}", ExitCode.FAILED)
     except Conflict as exc:
         return _failure(env, f"conflict: {exc}", ExitCode.CONFLICT)
     except ImportRefused as exc:

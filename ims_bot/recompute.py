@@ -14,11 +14,13 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
 
 from ims_bot import deadlines, rules
 from ims_bot.db import Database
 from ims_bot.domain import TAX_HEADS, Direction, Frequency, Period, Section, Status, Tax
 from ims_bot.errors import NotFound, Refused
+from ims_bot.facts import originals_of, record_facts, surroundings
 from ims_bot.models import ActionLog, PeriodState, Record, Taxpayer
 from ims_bot.settings import INDIA
 
@@ -59,6 +61,9 @@ class Group:
     tax: Tax
     declared: Tax  # declared reduction amounts (partial reductions)
     count: int
+    # Downward invoice/DN/ECO amendments: their original, which decides the pending window.
+    original_status: Status | None = None
+    original_3b_filed: bool = False
 
 
 @dataclass(frozen=True)
@@ -98,6 +103,8 @@ def figures(groups: Iterable[Group], ctx: rules.Context) -> Figures:
             tax=g.tax,
             direction=g.direction,
             pending_blocked=g.pending_blocked,
+            original_status=g.original_status,
+            original_3b_filed=g.original_3b_filed,
         )
         status = rules.effective_status(facts, ctx)
         if status is Status.REJECTED:
@@ -157,6 +164,59 @@ def months_of(period: Period, frequency: Frequency) -> list[Period]:
     return [end.shift(-i) for i in reversed(range(count))]
 
 
+#: Amendments whose pending window depends on their original (accepted and 3B filed or not).
+_ORIGINAL_DECIDES = (Section.B2BA.value, Section.B2BDNA.value, Section.ECOMA.value)
+
+
+def _with_originals(
+    session: Session, taxpayer: Taxpayer, today: date, keys: list[int], groups: list[Group]
+) -> list[Group]:
+    """Replace the groups of pending downward invoice/DN/ECO amendments by one group per
+    record that knows its original: a downward amendment of ITC already taken may be kept
+    pending for one tax period only, then counts as accepted (ims-facts §2). They are few."""
+
+    def decided_by_original(g: Group) -> bool:
+        return (
+            g.section.value in _ORIGINAL_DECIDES
+            and g.direction is Direction.DOWNWARD
+            and g.status is Status.PENDING
+        )
+
+    if not any(decided_by_original(g) for g in groups):
+        return groups
+    rows = session.scalars(
+        select(Record).where(
+            Record.taxpayer_id == taxpayer.id,
+            Record.itc_period_key.in_(keys),
+            Record.section.in_(_ORIGINAL_DECIDES),
+            Record.direction == Direction.DOWNWARD.value,
+            Record.status == Status.PENDING.value,
+        )
+    ).all()
+    around = surroundings(session, taxpayer, today)
+    originals = originals_of(session, rows)
+    kept = [g for g in groups if not decided_by_original(g)]
+    for row in rows:
+        facts = record_facts(row, around, originals.get(row.id))
+        declared = (row.decl_igst, row.decl_cgst, row.decl_sgst, row.decl_cess)
+        kept.append(
+            Group(
+                section=facts.section,
+                period=facts.period,
+                status=facts.status,
+                direction=facts.direction,
+                pending_blocked=facts.pending_blocked,
+                reduction=row.reduction,
+                tax=facts.tax,
+                declared=Tax(*(v or Decimal(0) for v in declared)),
+                count=1,
+                original_status=facts.original_status,
+                original_3b_filed=facts.original_3b_filed,
+            )
+        )
+    return kept
+
+
 class PeriodService:
     def __init__(self, db: Database, today: Callable[[], date]) -> None:
         self.db = db
@@ -208,6 +268,7 @@ class PeriodService:
                 for section, period_key, status, direction, pending_blocked, reduction, count,
                 *sums in session.execute(stmt).all()
             ]
+            groups = _with_originals(session, taxpayer, today, keys, groups)
             ctx = rules.Context(frequency, taxpayer.state_code, False, today)
             result_figures = figures(groups, ctx)
             now = datetime.now(INDIA)

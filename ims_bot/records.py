@@ -222,6 +222,24 @@ def reduction_text(reduction: Reduction | None) -> str | None:
     return reduction.kind.value
 
 
+def _reduction_key(reduction: Reduction | None) -> tuple[Any, ...] | None:
+    """A declared reduction, comparable with a stored one (kind and, if partial, amounts)."""
+    if reduction is None:
+        return None
+    amounts = reduction.amounts if reduction.kind is ReductionKind.PARTIAL else None
+    return (reduction.kind.value, *(amounts.as_dict().values() if amounts else ()))
+
+
+def _stored_reduction(row: Record) -> tuple[Any, ...] | None:
+    """The reduction a record holds: a new partial declaration with other amounts is a change."""
+    if not row.reduction:
+        return None
+    if row.reduction != ReductionKind.PARTIAL.value:
+        return (row.reduction,)
+    return (row.reduction, *(v or Decimal(0) for v in (
+        row.decl_igst, row.decl_cgst, row.decl_sgst, row.decl_cess)))
+
+
 def _now() -> datetime:
     return datetime.now(INDIA)
 
@@ -469,7 +487,7 @@ class RecordService:
                 if (
                     previous is action.status
                     and row.remarks == remarks
-                    and (row.reduction or None) == (reduction.kind.value if reduction else None)
+                    and _stored_reduction(row) == _reduction_key(reduction)
                 ):
                     return ActOutcome(self._view(session, [row], around)[0], False, previous, None)
                 now = _now()
@@ -517,7 +535,13 @@ class RecordService:
         row.updated_at = now
 
     def _bulk_plan(
-        self, session: Session, taxpayer_id: int, flt: RecordFilter, action: Action, lock: bool
+        self,
+        session: Session,
+        taxpayer_id: int,
+        flt: RecordFilter,
+        action: Action,
+        lock: bool,
+        remarks: str | None = None,
     ) -> tuple[list[tuple[Any, rules.RecordFacts]], Tax, int, Counter[str]]:
         taxpayer = self._taxpayer(session, taxpayer_id)
         around = surroundings(session, taxpayer, self.today())
@@ -535,7 +559,11 @@ class RecordService:
             if facts.status is action.status:
                 unchanged += 1
                 continue
-            verdict = rules.check_action(facts, ctx, action)
+            # Remarks are saved only with reject and pending (dropped on accept): each record
+            # must allow them (from Oct 2025, not blocked by the portal), as for one action.
+            verdict = rules.check_action(
+                facts, ctx, action, remarks=remarks if action is not Action.ACCEPT else None
+            )
             if not verdict.allowed:
                 refused[verdict.reason] += 1
                 continue
@@ -543,10 +571,13 @@ class RecordService:
             tax = tax + facts.tax
         return eligible, tax, unchanged, refused
 
-    def preview_bulk(self, taxpayer_id: int, flt: RecordFilter, action: Action) -> BulkPreview:
+    def preview_bulk(
+        self, taxpayer_id: int, flt: RecordFilter, action: Action, *, remarks: str | None = None
+    ) -> BulkPreview:
+        remarks = (remarks or "").strip() or None
         with self.db.begin() as session:
             eligible, tax, unchanged, refused = self._bulk_plan(
-                session, taxpayer_id, flt, action, lock=False
+                session, taxpayer_id, flt, action, lock=False, remarks=remarks
             )
             return BulkPreview(action, len(eligible), tax, unchanged, dict(refused))
 
@@ -570,7 +601,7 @@ class RecordService:
             raise InvalidInput(f"Remarks can be at most {rules.MAX_REMARKS} characters.")
         with self.db.begin() as session:
             eligible, tax, unchanged, refused = self._bulk_plan(
-                session, taxpayer_id, flt, action, lock=True
+                session, taxpayer_id, flt, action, lock=True, remarks=remarks
             )
             if not eligible:
                 return BulkOutcome(action, None, 0, tax, unchanged, dict(refused))
