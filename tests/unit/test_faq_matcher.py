@@ -17,6 +17,7 @@ EVAL_SET = BENCH_DATA / "faq_eval.yaml"
 EXTRA_SET = BENCH_DATA / "faq_eval_extra.yaml"
 BLIND_SET = BENCH_DATA / "faq_eval_blind.yaml"
 BLIND2_SET = BENCH_DATA / "faq_eval_blind2.yaml"
+BLIND3_SET = BENCH_DATA / "faq_eval_blind3.yaml"
 
 
 @pytest.fixture(scope="module")
@@ -175,7 +176,7 @@ def test_eval_set_is_big_enough_and_refers_to_known_ids(kb):
 
 
 @pytest.mark.parametrize(
-    "path", [EVAL_SET, EXTRA_SET, BLIND_SET, BLIND2_SET], ids=lambda p: p.name
+    "path", [EVAL_SET, EXTRA_SET, BLIND_SET, BLIND2_SET, BLIND3_SET], ids=lambda p: p.name
 )
 def test_eval_questions_are_not_copied_from_the_variants(kb, path):
     seen = {normalize(t) for e in kb.entries for t in (e.question, *e.variants)}
