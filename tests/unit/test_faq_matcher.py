@@ -10,7 +10,7 @@ import yaml
 
 from faq.ask import DECLINE_TEXT, ask_json_lines, format_answer_text
 from faq.kb import KnowledgeBase, Lexicon, load_knowledge_base
-from faq.matcher import Decision, Matcher, MatchResult, Normalizer, normalize
+from faq.matcher import Decision, Matcher, MatchResult, Normalizer, normalize, tokens_for
 
 BENCH_DATA = Path(__file__).parents[2] / "bench" / "data"
 EVAL_SET = BENCH_DATA / "faq_eval.yaml"
@@ -18,6 +18,7 @@ EXTRA_SET = BENCH_DATA / "faq_eval_extra.yaml"
 BLIND_SET = BENCH_DATA / "faq_eval_blind.yaml"
 BLIND2_SET = BENCH_DATA / "faq_eval_blind2.yaml"
 BLIND3_SET = BENCH_DATA / "faq_eval_blind3.yaml"
+BLIND4_SET = BENCH_DATA / "faq_eval_blind4.yaml"
 
 
 @pytest.fixture(scope="module")
@@ -176,7 +177,9 @@ def test_eval_set_is_big_enough_and_refers_to_known_ids(kb):
 
 
 @pytest.mark.parametrize(
-    "path", [EVAL_SET, EXTRA_SET, BLIND_SET, BLIND2_SET, BLIND3_SET], ids=lambda p: p.name
+    "path",
+    [EVAL_SET, EXTRA_SET, BLIND_SET, BLIND2_SET, BLIND3_SET, BLIND4_SET],
+    ids=lambda p: p.name,
 )
 def test_eval_questions_are_not_copied_from_the_variants(kb, path):
     seen = {normalize(t) for e in kb.entries for t in (e.question, *e.variants)}
@@ -245,3 +248,13 @@ def test_a_long_chatty_question_with_a_clear_winner_is_answered(matcher):
     result = matcher.match(q)
     assert result.decision is Decision.ANSWER
     assert result.entry is not None and result.entry.id == "when-records-appear"
+
+
+def test_my_client_phrasing_is_not_pulled_to_the_ca_entry(kb):
+    # "my client" is how consultants phrase any question; only "clients" (many) is CA work.
+    assert "client" not in tokens_for("my client never opened ims", kb.lexicon)
+    assert "client" in tokens_for("ims for my clients", kb.lexicon)
+
+
+def test_supplier_changed_means_an_edit_not_a_change_of_action(kb):
+    assert "edit" in tokens_for("the supplier changed the invoice", kb.lexicon)
