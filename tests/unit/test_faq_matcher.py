@@ -177,9 +177,7 @@ def test_eval_set_is_big_enough_and_refers_to_known_ids(kb):
 
 
 @pytest.mark.parametrize(
-    "path",
-    [EVAL_SET, EXTRA_SET, BLIND_SET, BLIND2_SET, BLIND3_SET, BLIND4_SET],
-    ids=lambda p: p.name,
+    "path", sorted(BENCH_DATA.glob("faq_eval*.yaml")), ids=lambda p: p.name
 )
 def test_eval_questions_are_not_copied_from_the_variants(kb, path):
     seen = {normalize(t) for e in kb.entries for t in (e.question, *e.variants)}
