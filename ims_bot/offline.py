@@ -199,7 +199,7 @@ class OfflineBotApi(BaseRequest):
             result = handler(params)
             if asyncio.iscoroutine(result):
                 result = await result
-        except _ApiError as exc:
+        except BotApiRefusal as exc:
             self.calls.append(ApiCall(api_method, params, exc.description))
             return _failure(exc.status, exc.description)
         self.calls.append(ApiCall(api_method, params, result=result))
@@ -393,44 +393,44 @@ class OfflineBotApi(BaseRequest):
 
     def _api_sendmessage(self, params: _JSON) -> _JSON:
         text = _require_text(params.get("text"), params.get("parse_mode"), MAX_TEXT_LENGTH)
-        markup = _check_markup(params.get("reply_markup"))
+        markup = check_markup(params.get("reply_markup"))
         message = self._store_sent(params, text=text, reply_markup=markup)
         return self._message_json(message)
 
     def _api_editmessagetext(self, params: _JSON) -> _JSON:
         message = self._find_for_edit(params)
         if message.text is None:
-            raise _ApiError("Bad Request: there is no text in the message to edit")
+            raise BotApiRefusal("Bad Request: there is no text in the message to edit")
         text = _require_text(params.get("text"), params.get("parse_mode"), MAX_TEXT_LENGTH)
-        markup = _check_markup(params.get("reply_markup"))
+        markup = check_markup(params.get("reply_markup"))
         same_text = (text, params.get("parse_mode")) == (message.text, message.parse_mode)
         if same_text and markup == message.reply_markup:
-            raise _ApiError(NOT_MODIFIED)
+            raise BotApiRefusal(NOT_MODIFIED)
         message.text, message.parse_mode = text, params.get("parse_mode")
         message.reply_markup = markup
         return self._message_json(message)
 
     def _api_editmessagereplymarkup(self, params: _JSON) -> _JSON:
         message = self._find_for_edit(params)
-        markup = _check_markup(params.get("reply_markup"))
+        markup = check_markup(params.get("reply_markup"))
         if markup == message.reply_markup:
-            raise _ApiError(NOT_MODIFIED)
+            raise BotApiRefusal(NOT_MODIFIED)
         message.reply_markup = markup
         return self._message_json(message)
 
     def _api_deletemessage(self, params: _JSON) -> bool:
         key = (int(params["chat_id"]), int(params["message_id"]))
         if key not in self.messages:
-            raise _ApiError("Bad Request: message to delete not found")
+            raise BotApiRefusal("Bad Request: message to delete not found")
         del self.messages[key]
         return True
 
     def _api_answercallbackquery(self, params: _JSON) -> bool:
         query_id = params.get("callback_query_id")
         if query_id not in self._open_queries:
-            raise _ApiError(QUERY_TOO_OLD)
+            raise BotApiRefusal(QUERY_TOO_OLD)
         if len(params.get("text") or "") > MAX_CALLBACK_ANSWER_LENGTH:
-            raise _ApiError("Bad Request: MESSAGE_TOO_LONG")
+            raise BotApiRefusal("Bad Request: MESSAGE_TOO_LONG")
         self._open_queries.discard(query_id)
         return True
 
@@ -447,7 +447,7 @@ class OfflineBotApi(BaseRequest):
         if stored.mime_type:
             document["mime_type"] = stored.mime_type
         message = self._store_sent(
-            params, caption=caption, reply_markup=_check_markup(params.get("reply_markup"))
+            params, caption=caption, reply_markup=check_markup(params.get("reply_markup"))
         )
         message.document = document
         return self._message_json(message)
@@ -463,7 +463,7 @@ class OfflineBotApi(BaseRequest):
             "height": 600,
         }
         message = self._store_sent(
-            params, caption=caption, reply_markup=_check_markup(params.get("reply_markup"))
+            params, caption=caption, reply_markup=check_markup(params.get("reply_markup"))
         )
         message.photo = [size]
         return self._message_json(message)
@@ -471,7 +471,7 @@ class OfflineBotApi(BaseRequest):
     def _api_getfile(self, params: _JSON) -> _JSON:
         stored = self._files.get(str(params.get("file_id")))
         if stored is None:
-            raise _ApiError("Bad Request: invalid file_id")
+            raise BotApiRefusal("Bad Request: invalid file_id")
         return {
             "file_id": stored.file_id,
             "file_unique_id": stored.file_unique_id,
@@ -537,7 +537,7 @@ class OfflineBotApi(BaseRequest):
             return self._files[file_id]
         if isinstance(value, str) and value in self._files:
             return self._files[value]
-        raise _ApiError("Bad Request: wrong file identifier/HTTP URL specified")
+        raise BotApiRefusal("Bad Request: wrong file identifier/HTTP URL specified")
 
     def _store_sent(
         self,
@@ -562,13 +562,13 @@ class OfflineBotApi(BaseRequest):
 
     def _find_for_edit(self, params: _JSON) -> OfflineMessage:
         if "inline_message_id" in params:
-            raise _ApiError("Bad Request: inline messages are not supported offline")
+            raise BotApiRefusal("Bad Request: inline messages are not supported offline")
         key = (int(params["chat_id"]), int(params["message_id"]))
         message = self.messages.get(key)
         if message is None:
-            raise _ApiError("Bad Request: message to edit not found")
+            raise BotApiRefusal("Bad Request: message to edit not found")
         if not message.from_bot:
-            raise _ApiError("Bad Request: message can't be edited")
+            raise BotApiRefusal("Bad Request: message can't be edited")
         return message
 
     def _message_json(self, message: OfflineMessage) -> _JSON:
@@ -606,7 +606,9 @@ class OfflineBotApi(BaseRequest):
         return self.start_date + self._clock
 
 
-class _ApiError(Exception):
+class BotApiRefusal(Exception):
+    """What Telegram refuses, with its description; shared with the HTTP stand-in in tests."""
+
     def __init__(self, description: str, status: int = HTTPStatus.BAD_REQUEST) -> None:
         super().__init__(description)
         self.description = description
@@ -639,19 +641,19 @@ def _decode_params(request_data: RequestData | None) -> dict[str, Any]:
     return params
 
 
-def _telegram_length(text: str) -> int:
+def telegram_length(text: str) -> int:
     """Length as Telegram counts it: UTF-16 code units."""
     return len(text.encode("utf-16-le")) // 2
 
 
 def _require_text(text: object, parse_mode: object, limit: int) -> str:
     if not isinstance(text, str) or not text.strip():
-        raise _ApiError("Bad Request: message text is empty")
+        raise BotApiRefusal("Bad Request: message text is empty")
     plain = _checked_plain_text(text, parse_mode)
     if not plain.strip():
-        raise _ApiError("Bad Request: message text is empty")
-    if _telegram_length(plain) > limit:
-        raise _ApiError("Bad Request: message is too long")
+        raise BotApiRefusal("Bad Request: message text is empty")
+    if telegram_length(plain) > limit:
+        raise BotApiRefusal("Bad Request: message is too long")
     return text
 
 
@@ -660,8 +662,8 @@ def _optional_caption(params: _JSON) -> str | None:
     if caption is None:
         return None
     plain = _checked_plain_text(str(caption), params.get("parse_mode"))
-    if _telegram_length(plain) > MAX_CAPTION_LENGTH:
-        raise _ApiError("Bad Request: message caption is too long")
+    if telegram_length(plain) > MAX_CAPTION_LENGTH:
+        raise BotApiRefusal("Bad Request: message caption is too long")
     return str(caption)
 
 
@@ -669,23 +671,25 @@ def _checked_plain_text(text: str, parse_mode: object) -> str:
     if isinstance(parse_mode, str) and parse_mode.upper() == "HTML":
         problem = html_problem(text)
         if problem:
-            raise _ApiError(f"Bad Request: can't parse entities: {problem}")
+            raise BotApiRefusal(f"Bad Request: can't parse entities: {problem}")
         return _html_plain_text(text)
     return text
 
 
-def _check_markup(markup: object) -> _JSON | None:
+def check_markup(markup: object) -> _JSON | None:
     if markup is None:
         return None
     if not isinstance(markup, dict):
-        raise _ApiError("Bad Request: can't parse reply keyboard markup JSON object")
+        raise BotApiRefusal("Bad Request: can't parse reply keyboard markup JSON object")
     for row in markup.get("inline_keyboard", []):
         for button in row:
             data = button.get("callback_data")
             if data is not None and not 1 <= len(data.encode()) <= MAX_CALLBACK_DATA_BYTES:
-                raise _ApiError("Bad Request: BUTTON_DATA_INVALID")
+                raise BotApiRefusal("Bad Request: BUTTON_DATA_INVALID")
             if not button.get("text"):
-                raise _ApiError("Bad Request: text buttons are unallowed in the inline keyboard")
+                raise BotApiRefusal(
+                    "Bad Request: text buttons are unallowed in the inline keyboard"
+                )
     return markup
 
 

@@ -39,12 +39,14 @@ from aiohttp import web
 
 from ims_bot.offline import (
     MAX_CALLBACK_ANSWER_LENGTH,
-    MAX_CALLBACK_DATA_BYTES,
     MAX_CAPTION_LENGTH,
     MAX_TEXT_LENGTH,
     NOT_MODIFIED,
     QUERY_TOO_OLD,
+    BotApiRefusal,
+    check_markup,
     html_problem,
+    telegram_length,
 )
 
 BOT_ID = 4_242_000
@@ -730,10 +732,6 @@ def _error_response(error: ApiError) -> web.Response:
     return web.json_response(body, status=error.status)
 
 
-def _telegram_length(text: str) -> int:
-    return len(text.encode("utf-16-le")) // 2
-
-
 def _checked_text(text: object, parse_mode: object, limit: int, what: str = "message") -> str:
     if not isinstance(text, str) or not text.strip():
         raise ApiError("Bad Request: message text is empty")
@@ -745,24 +743,16 @@ def _checked_text(text: object, parse_mode: object, limit: int, what: str = "mes
         plain = html.unescape(_TAG.sub("", text))
     if not plain.strip():
         raise ApiError("Bad Request: message text is empty")
-    if _telegram_length(plain) > limit:
+    if telegram_length(plain) > limit:
         raise ApiError(f"Bad Request: {what} is too long")
     return text
 
 
 def _checked_markup(markup: object) -> _JSON | None:
-    if markup is None:
-        return None
-    if not isinstance(markup, dict):
-        raise ApiError("Bad Request: can't parse reply keyboard markup JSON object")
-    for row in markup.get("inline_keyboard", []):
-        for button in row:
-            data = button.get("callback_data")
-            if data is not None and not 1 <= len(data.encode()) <= MAX_CALLBACK_DATA_BYTES:
-                raise ApiError("Bad Request: BUTTON_DATA_INVALID")
-            if not button.get("text"):
-                raise ApiError("Bad Request: text buttons are unallowed in the inline keyboard")
-    return markup
+    try:
+        return check_markup(markup)
+    except BotApiRefusal as refusal:
+        raise ApiError(refusal.description, refusal.status) from None
 
 
 def _user(user_id: int) -> _JSON:
