@@ -154,6 +154,9 @@ class Record(Base):
     remarks_blocked: Mapped[bool | None] = mapped_column(Boolean)
     boe_gstin_amended: Mapped[bool] = mapped_column(Boolean, default=False)
     portal_hash: Mapped[str | None] = mapped_column(String(128))
+    # The declaration (reduction and remarks) as the portal holds it, in the form of
+    # `portal.decision_fingerprint`: a local change of it must be saved again (A → A).
+    portal_decision: Mapped[str | None] = mapped_column(String(400))
     content_hash: Mapped[str] = mapped_column(String(64))
     acted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # first import
@@ -161,6 +164,35 @@ class Record(Base):
     version: Mapped[int] = mapped_column(Integer, default=1)
 
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 - SQLAlchemy's declarative API
+
+
+class Supplier(Base):
+    """A supplier's name in one workspace. GSTN data carries no trade name, so names come
+    from wherever the user has one: a provider's `trdnm`, the user's own naming, the
+    purchase register. A user's own naming is never overwritten by another source."""
+
+    __tablename__ = "suppliers"
+
+    taxpayer_id: Mapped[int] = mapped_column(
+        ForeignKey("taxpayers.id", ondelete="CASCADE"), primary_key=True
+    )
+    gstin: Mapped[str] = mapped_column(String(15), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    source: Mapped[str] = mapped_column(String(10))  # portal | register | user
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class AnnualReturn(Base):
+    """The day a workspace's annual return (GSTR-9) for a financial year was filed: filed
+    before 30 Nov, it ends the s.16(4) time limit for that year's ITC earlier."""
+
+    __tablename__ = "annual_returns"
+
+    taxpayer_id: Mapped[int] = mapped_column(
+        ForeignKey("taxpayers.id", ondelete="CASCADE"), primary_key=True
+    )
+    fy_start: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    filed_on: Mapped[date] = mapped_column(Date)
 
 
 class PeriodState(Base):
