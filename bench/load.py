@@ -346,6 +346,85 @@ def concurrency(url: str, n_users: int, seconds: float, workers: int) -> None:
           f"max {latencies[-1] * 1000 if latencies else 0:.1f} ms")
 
 
+# ============================================================================ stall
+
+
+async def stall(url: str, records: int, others: int) -> dict[str, float]:
+    """Other users' reply times while one user imports a large file, through the
+    application's own update processor (concurrent across users, in order per user)."""
+    h = await production(url)
+    importer_user, users = 44_000_001, [44_000_100 + i for i in range(others)]
+    app = h.app
+
+    async def through_processor(update: Update) -> None:
+        await app.update_processor.process_update(update, app.process_update(update))
+
+    try:
+        await h.feed(h.api.command_update(importer_user, "link", DEMO_GSTIN))
+        for i, user in enumerate(users):  # each other user has a workspace of their own
+            await h.feed(h.api.command_update(user, "link", OTHER_GSTINS[i % len(OTHER_GSTINS)]))
+            await h.feed(h.api.document_update(user, "ims.json", demo_bytes(seed=i + 11),
+                                               "application/json"))
+        big = demo_bytes(records=records)
+        latencies: list[float] = []
+        done = asyncio.Event()
+
+        async def other(user: int, index: int) -> None:
+            steps = ("what is IMS?", "/pending", "can a credit note be kept pending?")
+            i = index
+            while not done.is_set():
+                text_ = steps[i % len(steps)]
+                update = (h.api.command_update(user, "pending") if text_ == "/pending"
+                          else h.api.text_update(user, text_))
+                started = time.perf_counter()
+                await through_processor(update)
+                latencies.append(time.perf_counter() - started)
+                i += 1
+                await asyncio.sleep(0.02)
+
+        started = time.perf_counter()
+        load = asyncio.create_task(through_processor(
+            h.api.document_update(importer_user, "big.json", big, "application/json")))
+        loops = [asyncio.create_task(other(u, i)) for i, u in enumerate(users)]
+        await load
+        took = time.perf_counter() - started
+        done.set()
+        await asyncio.gather(*loops)
+        latencies.sort()
+        return {
+            "mb": len(big) / 1e6, "import_s": took, "replies": len(latencies),
+            "p50_ms": statistics.median(latencies) * 1000,
+            "p99_ms": latencies[max(0, int(len(latencies) * 0.99) - 1)] * 1000,
+            "max_ms": latencies[-1] * 1000,
+        }
+    finally:
+        await h.close()
+
+
+OTHER_GSTINS = ("27AABCT1332L1ZE", "24AACCG9012M1ZL", "29AAKCS1234Q1ZR", "07AAGCR5521B1ZR")
+
+
+def stall_figures(records: int, others: int, skip_postgres: bool) -> None:
+    print(f"Other users' replies while one user imports {records:,} records "
+          f"({others} other users; FAQ, /pending):")
+    with tempfile.TemporaryDirectory() as tmp:
+        backends: list[tuple[str, str, Callable[[], None] | None]] = [
+            ("SQLite", f"sqlite:///{Path(tmp) / 'stall.sqlite3'}", None)]
+        pg = None if skip_postgres else postgres_database()
+        if pg is not None:
+            backends.append(("PostgreSQL", pg[0], pg[1]))
+        try:
+            for label, url, _ in backends:
+                f = asyncio.run(stall(url, records, others))
+                print(f"  {label:<10} file {f['mb']:.1f} MB imported in {f['import_s']:.1f} s; "
+                      f"{f['replies']:.0f} replies: p50 {f['p50_ms']:.0f} ms, "
+                      f"p99 {f['p99_ms']:.0f} ms, max {f['max_ms']:.0f} ms")
+        finally:
+            for _, _, drop in backends:
+                if drop is not None:
+                    drop()
+
+
 # ============================================================================ main
 
 
@@ -378,10 +457,16 @@ def main() -> None:
     parser.add_argument("--skip-postgres", action="store_true")
     parser.add_argument("--skip-concurrency", action="store_true")
     parser.add_argument("--skip-throughput", action="store_true")
+    parser.add_argument("--skip-stall", action="store_true")
+    parser.add_argument("--stall-records", type=int, default=50_000,
+                        help="records in the big file (50,000 is about 21 MB)")
+    parser.add_argument("--stall-users", type=int, default=5)
     args = parser.parse_args()
     logging.basicConfig(level=logging.CRITICAL)
     if not args.skip_throughput:
         throughput(args.n, args.skip_postgres)
+    if not args.skip_stall:
+        stall_figures(args.stall_records, args.stall_users, args.skip_postgres)
     if args.skip_concurrency or args.skip_postgres:
         return
     pg = postgres_database()

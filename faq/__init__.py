@@ -5,7 +5,14 @@ Importing this package reads no file; call :func:`load_knowledge_base` and build
 """
 
 from faq.ask import ask_json_lines, format_answer_text
-from faq.kb import FaqEntry, KnowledgeBase, KnowledgeBaseError, Lexicon, load_knowledge_base
+from faq.kb import (
+    FaqEntry,
+    KnowledgeBase,
+    KnowledgeBaseError,
+    Lexicon,
+    Source,
+    load_knowledge_base,
+)
 from faq.matcher import Decision, Matcher, MatchResult, normalize
 
 __all__ = [
@@ -16,6 +23,7 @@ __all__ = [
     "Lexicon",
     "MatchResult",
     "Matcher",
+    "Source",
     "ask_json_lines",
     "format_answer_text",
     "load_knowledge_base",

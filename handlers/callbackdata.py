@@ -4,7 +4,8 @@ Every inline button's data is one of the dataclasses below, registered with
 `@callback_data(prefix, action)`. `pack()` refuses anything Telegram would refuse (more than
 64 bytes) or that could not be read back; `parse()` turns a raw string into the typed value
 or raises `InvalidCallbackData` — for forged, stale or foreign data alike — so a handler
-needs a single `except` to answer "this button is no longer valid".
+needs a single `except` to answer "this button is no longer valid". A payload may add its own
+`check()` (a bulk amount no larger than any amount can be): `pack()` and `parse()` apply it.
 
 Fields may be `int` (0…10**15, enough for Telegram user ids) or `str` (letters, digits,
 `_ . -`, no `:`).
@@ -15,7 +16,10 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any, ClassVar, TypeVar
+
+from ims_bot.domain import bounded_amount
 
 MAX_BYTES = 64
 SEPARATOR = ":"
@@ -33,7 +37,11 @@ class CallbackData:
     prefix: ClassVar[str]
     action: ClassVar[str]
 
+    def check(self) -> None:
+        """Raise ValueError if the fields, though well formed, are not ones this bot packs."""
+
     def pack(self) -> str:
+        self.check()
         parts = [self.prefix, self.action]
         for spec in dataclasses.fields(self):  # type: ignore[arg-type]
             value = getattr(self, spec.name)
@@ -78,7 +86,12 @@ def parse(raw: str | None) -> CallbackData:
     if len(values) != len(specs):
         raise InvalidCallbackData(repr(raw))
     pairs = zip(specs, values, strict=True)
-    return cls(**{spec.name: _decode(spec, value, raw) for spec, value in pairs})
+    data = cls(**{spec.name: _decode(spec, value, raw) for spec, value in pairs})
+    try:
+        data.check()
+    except ValueError:
+        raise InvalidCallbackData(repr(raw)) from None
+    return data
 
 
 def _is_int_field(spec: dataclasses.Field[Any]) -> bool:
@@ -173,11 +186,29 @@ class Cancel(CallbackData):
 
 @callback_data(WS_PREFIX, "revoke")
 @dataclasses.dataclass(frozen=True)
-class Revoke(CallbackData):
-    """Revoke member `u`'s access to `w`."""
+class AskRevoke(CallbackData):
+    """Ask the owner to confirm revoking member `u`'s access to `w`; nothing changes yet."""
 
     w: int
     u: int
+
+
+@callback_data(WS_PREFIX, "revokeok")
+@dataclasses.dataclass(frozen=True)
+class ConfirmRevoke(CallbackData):
+    """Revoke member `u`'s access to `w` (the server checks the presser owns `w`)."""
+
+    w: int
+    u: int
+
+
+@callback_data(WS_PREFIX, "uncode")
+@dataclasses.dataclass(frozen=True)
+class CancelCode(CallbackData):
+    """Cancel invite code `code` of `w` (the server checks the presser owns `w`)."""
+
+    w: int
+    code: str
 
 
 # --- Records ----------------------------------------------------------------------------
@@ -242,6 +273,16 @@ class AskPartial(CallbackData):
     v: int
 
 
+@callback_data(REC_PREFIX, "name")
+@dataclasses.dataclass(frozen=True)
+class NameSupplier(CallbackData):
+    """Say how to name the supplier of record `r` (the GSTIN is read from the record, on
+    the server, after the access check; nothing is awaited)."""
+
+    w: int
+    r: int
+
+
 @callback_data(REC_PREFIX, "undo")
 @dataclasses.dataclass(frozen=True)
 class UndoAction(CallbackData):
@@ -296,6 +337,17 @@ BULK_PREFIX = "bulk"
 BULK_KINDS = ("sup", "under", "all")
 
 
+def check_bulk_scope(kind: str, arg: str) -> None:
+    """A bulk scope this bot could have packed: a known kind, and for `under` whole rupees
+    no larger than any amount can be (MAX_AMOUNT), so a forged `9` * 30 acts on nothing."""
+    if kind not in BULK_KINDS:
+        raise ValueError(f"unknown bulk scope {kind!r}")
+    if kind == "under":
+        if not (arg.isascii() and arg.isdigit()):
+            raise ValueError(f"not whole rupees: {arg!r}")
+        bounded_amount(Decimal(arg))
+
+
 @callback_data(BULK_PREFIX, "ask")
 @dataclasses.dataclass(frozen=True)
 class BulkPreviewData(CallbackData):
@@ -305,6 +357,9 @@ class BulkPreviewData(CallbackData):
     kind: str
     arg: str
 
+    def check(self) -> None:
+        check_bulk_scope(self.kind, self.arg)
+
 
 @callback_data(BULK_PREFIX, "do")
 @dataclasses.dataclass(frozen=True)
@@ -312,6 +367,9 @@ class BulkApply(CallbackData):
     w: int
     kind: str
     arg: str
+
+    def check(self) -> None:
+        check_bulk_scope(self.kind, self.arg)
 
 
 @callback_data(BULK_PREFIX, "undo")

@@ -26,9 +26,14 @@ def install_core(application: Application[Any, Any, Any, Any, Any, Any], value: 
 
 def core(context: CallbackContext[Any, Any, Any, Any]) -> Core:
     """The application's Core (settings, knowledge base, matcher, database)."""
+    return installed_core(context.application)
+
+
+def installed_core(application: Application[Any, Any, Any, Any, Any, Any]) -> Core:
+    """The Core `install_core` put in `application` (for the composition root's own use)."""
     from ims_bot.app import Core
 
-    value = context.application.bot_data.get(_CORE_KEY)
+    value = application.bot_data.get(_CORE_KEY)
     if not isinstance(value, Core):
         raise CoreMissingError("no Core installed: build the app with ims_bot.app")
     return value

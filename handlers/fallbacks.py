@@ -5,14 +5,14 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import ContextTypes
 
-from handlers import texts
+from handlers import replies, texts
 from handlers.replies import View, reply
 
 
 async def unknown_button(update: Update, _: ContextTypes.DEFAULT_TYPE) -> None:
     """A button whose data no handler's pattern matched (old keyboard, forged data)."""
     if update.callback_query is not None:
-        await update.callback_query.answer(texts.BUTTON_NO_LONGER_VALID, show_alert=True)
+        await replies.answer(update.callback_query, texts.BUTTON_NO_LONGER_VALID, alert=True)
 
 
 async def unknown_command(update: Update, _: ContextTypes.DEFAULT_TYPE) -> None:

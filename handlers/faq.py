@@ -5,7 +5,7 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import ContextTypes
 
-from handlers import callbackdata, faq_views, texts
+from handlers import callbackdata, faq_views, replies, texts
 from handlers.context import core
 from handlers.replies import View, edit, reply
 
@@ -24,9 +24,9 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     try:
         view = faq_views.for_button(core(context).kb, callbackdata.parse(query.data))
     except callbackdata.InvalidCallbackData:
-        await query.answer(texts.BUTTON_NO_LONGER_VALID, show_alert=True)
+        await replies.answer(query, texts.BUTTON_NO_LONGER_VALID, alert=True)
         return
-    await query.answer()
+    await replies.answer(query)
     await edit(query, view)
 
 

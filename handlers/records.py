@@ -1,34 +1,34 @@
-"""Record commands and buttons: /pending, /history, /recompute, /summary, /export, document
-uploads, every `ws:` / `rec:` / `pend:` / `bulk:` button, and typed replies to prompts."""
+"""Record commands and buttons: /pending, /history, /recompute, /summary, /export,
+/supplier, document uploads, every `ws:` / `rec:` / `pend:` / `bulk:` button, and typed
+replies to prompts."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 
-from telegram import Message, Update
+from telegram import Update
 from telegram.ext import ApplicationHandlerStop, ContextTypes
 
-from handlers import screens
+from handlers import replies, screens
 from handlers.context import core
 from handlers.replies import Progress, reply, send_file, show
+from ims_bot.errors import is_database_unavailable
 
-# The reference of the last prompt sent to a user, for a reply typed without "Reply to".
-# The prompt itself carries the same reference (so any replica can read a real reply); this
-# copy only helps when the user's client did not attach the prompt.
-AWAITING = "awaiting"
+logger = logging.getLogger(__name__)
 
 
 async def pending(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/pending: records needing a decision, as buttons, with filters and pages."""
     message, user = update.effective_message, update.effective_user
     if message is not None and user is not None:
-        await reply(message, screens.pending(core(context), user.id))
+        await reply(message, await asyncio.to_thread(screens.pending, core(context), user.id))
 
 
 async def history(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     message, user = update.effective_message, update.effective_user
     if message is not None and user is not None:
-        await reply(message, screens.history(core(context), user.id))
+        await reply(message, await asyncio.to_thread(screens.history, core(context), user.id))
 
 
 async def recompute(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -36,7 +36,35 @@ async def recompute(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     message, user = update.effective_message, update.effective_user
     if message is not None and user is not None:
         args = list(context.args or [])
-        await reply(message, screens.recompute(core(context), user.id, args))
+        view = await asyncio.to_thread(screens.recompute, core(context), user.id, args)
+        await reply(message, view)
+
+
+async def supplier(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/supplier GSTIN Name: name a supplier of the active GSTIN (shown instead of its GSTIN)."""
+    message, user = update.effective_message, update.effective_user
+    if message is not None and user is not None:
+        args = list(context.args or [])
+        view = await asyncio.to_thread(screens.supplier, core(context), user.id, args)
+        await reply(message, view)
+
+
+async def filed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/filed MMYYYY: record that GSTR-3B of a period is filed."""
+    message, user = update.effective_message, update.effective_user
+    if message is not None and user is not None:
+        args = list(context.args or [])
+        view = await asyncio.to_thread(screens.filed, core(context), user.id, args)
+        await reply(message, view)
+
+
+async def annual_return(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/annualreturn 2024-25 DD-MM-YYYY: when the annual return of a year was filed."""
+    message, user = update.effective_message, update.effective_user
+    if message is not None and user is not None:
+        args = list(context.args or [])
+        view = await asyncio.to_thread(screens.annual_return, core(context), user.id, args)
+        await reply(message, view)
 
 
 async def summary(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -45,7 +73,7 @@ async def summary(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if message is None or user is None:
         return
     services = core(context)
-    view, workspace = screens.summary(services, user.id)
+    view, workspace = await asyncio.to_thread(screens.summary, services, user.id)
     await reply(message, view)
     if workspace is not None:
         picture = await asyncio.to_thread(screens.summary_picture, services, workspace)
@@ -57,7 +85,7 @@ async def export(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     message, user = update.effective_message, update.effective_user
     if message is None or user is None:
         return
-    view, files = screens.export(core(context), user.id)
+    view, files = await asyncio.to_thread(screens.export, core(context), user.id)
     if view is not None:
         await reply(message, view)
     for attachment in files:
@@ -71,7 +99,9 @@ async def document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     doc, services = message.document, core(context)
     name, mime = doc.file_name or "", doc.mime_type or ""
-    w, view = screens.prepare_upload(services, user.id, name, mime, doc.file_size or 0)
+    w, view = await asyncio.to_thread(
+        screens.prepare_upload, services, user.id, name, mime, doc.file_size or 0
+    )
     status = await reply(message, view)
     if w is None:
         return
@@ -86,11 +116,15 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     query = update.callback_query
     if query is None:
         return
-    screen = screens.for_button(core(context), query.from_user.id, query.data)
-    await query.answer(screen.alert or screen.toast, show_alert=screen.alert is not None)
-    if context.user_data is not None:
-        context.user_data[AWAITING] = screen.awaiting
-    await show(query, screen)
+    services, user_id = core(context), query.from_user.id
+    screen = await asyncio.to_thread(screens.for_button, services, user_id, query.data)
+    await replies.answer(query, screen.alert or screen.toast, alert=screen.alert is not None)
+    prompt = await show(query, screen)
+    if screen.awaiting is not None and prompt is not None and services.prompts is not None:
+        # Kept in the database, so the answer may reach any replica.
+        await asyncio.to_thread(
+            services.prompts.open, user_id, prompt.chat_id, prompt.message_id, screen.awaiting
+        )
 
 
 async def typed_reply(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -98,23 +132,28 @@ async def typed_reply(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     message, user = update.effective_message, update.effective_user
     if message is None or user is None or not message.text:
         return
-    ref = _prompt_ref(message, context)
-    if ref is None:
-        return
-    if context.user_data is not None:
-        context.user_data[AWAITING] = None
-    await reply(message, screens.for_typed(core(context), user.id, ref, message.text))
+    services = core(context)
+    replied = message.reply_to_message
+    reply_to = replied.message_id if replied is not None else None
+    prompt = await asyncio.to_thread(
+        screens.awaited, services, user.id, message.chat_id, reply_to
+    )
+    if prompt is None:
+        return  # not an answer to a prompt: the FAQ takes it
+    view = await asyncio.to_thread(screens.for_typed, services, user.id, prompt, message.text)
+    await reply(message, view)
     raise ApplicationHandlerStop
 
 
-def _prompt_ref(message: Message, context: ContextTypes.DEFAULT_TYPE) -> str | None:
-    replied = message.reply_to_message
-    if replied is not None and replied.from_user is not None and replied.from_user.is_bot:
-        return screens.awaited_ref(replied.text)
-    return (context.user_data or {}).get(AWAITING)
-
-
-async def forget_prompt(_: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def forget_prompt(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Any command ends a wait for typed remarks, so later free text is not taken for them."""
-    if context.user_data is not None and context.user_data.get(AWAITING):
-        context.user_data[AWAITING] = None
+    user, services = update.effective_user, core(context)
+    if user is None or services.prompts is None:
+        return
+    try:
+        await asyncio.to_thread(services.prompts.clear, user.id)
+    except Exception as exc:
+        if not is_database_unavailable(exc):
+            raise
+        # The command itself meets the outage and says so: one apology, not two.
+        logger.warning("Could not end a prompt (database unavailable): %s", exc)

@@ -26,7 +26,7 @@ KIND_LABELS: dict[str, str] = {
     "draft_2b": "Draft GSTR-2B (14th)",
     "gstr3b_due": "GSTR-3B due date",
     "pending_window": "Pending window of credit notes",
-    "itc_time_limit": "ITC time limit (30 Nov)",
+    "itc_time_limit": "ITC time limit (s.16(4), Oct return)",
     DIGEST: "Daily digest of new records",
 }
 #: Day sets offered as buttons: token (letters, digits, `.`) -> offsets.

@@ -11,7 +11,7 @@ from typing import Any
 from telegram import Message, Update
 from telegram.ext import ContextTypes
 
-from handlers import callbackdata, screens
+from handlers import callbackdata, replies, screens
 from handlers import reminder_texts as rt
 from handlers.context import core
 from handlers.replies import edit, reply
@@ -63,9 +63,9 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         data = callbackdata.parse(query.data)
         changes = settings_change(reminders.get_preferences(_db(context), query.from_user.id), data)
     except (callbackdata.InvalidCallbackData, InvalidInput):
-        await query.answer(rt.BUTTON_NO_LONGER_VALID, show_alert=True)
+        await replies.answer(query, rt.BUTTON_NO_LONGER_VALID, alert=True)
         return
-    await query.answer()
+    await replies.answer(query)
     now = core(context).settings.now()
     prefs = reminders.set_preferences(_db(context), query.from_user.id, chat.id, now=now, **changes)
     await edit(query, rt.remind_view(prefs))
@@ -100,9 +100,9 @@ async def from_reminder(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
         if not isinstance(target, (rt.ReviewPending, rt.RecomputeFromReminder)):
             raise ValueError(target)
     except (callbackdata.InvalidCallbackData, ValueError):
-        await query.answer(rt.BUTTON_NO_LONGER_VALID, show_alert=True)
+        await replies.answer(query, rt.BUTTON_NO_LONGER_VALID, alert=True)
         return
-    await query.answer()
+    await replies.answer(query)
     chat_id = query.message.chat.id if query.message is not None else user.id
     view = screens.from_reminder(core(context), user.id, chat_id, target.w, period)
     if isinstance(query.message, Message):

@@ -1,4 +1,9 @@
-"""`View` (what a screen shows) and sending/editing it, tolerating Telegram's harmless refusals."""
+"""`View` (what a screen shows) and sending/editing it, tolerating Telegram's harmless refusals.
+
+Every text, caption, callback answer and button label a handler sends passes through here,
+and is fitted to Telegram's limits here (`ims_bot.telegram_text`), HTML-safe: a message that
+embeds a long word is shortened with "…" instead of being refused by Telegram.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +13,26 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
 
-from telegram import CallbackQuery, ForceReply, InlineKeyboardMarkup, LinkPreviewOptions, Message
+from telegram import (
+    CallbackQuery,
+    ForceReply,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    LinkPreviewOptions,
+    Message,
+)
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, TelegramError
+
+from ims_bot.prompts import PromptRequest
+from ims_bot.telegram_text import (
+    MAX_CALLBACK_ANSWER,
+    MAX_CAPTION,
+    MAX_MESSAGE,
+    fit_html,
+    fit_label,
+    fit_plain,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -45,11 +67,45 @@ class Screen:
     alert: str | None = None
     toast: str | None = None
     follow_up: View | None = None
-    #: The reference of a prompt waiting for the user's typed reply (see screens.for_typed).
-    awaiting: str | None = None
+    #: What the follow-up prompt waits for the user to type (see ims_bot.prompts).
+    awaiting: PromptRequest | None = None
+
+
+def fitted(view: View) -> View:
+    """`view` within Telegram's limits: text at most 4,096 characters, labels 64 bytes."""
+    text = fit_html(view.text, MAX_MESSAGE)
+    markup = view.markup
+    if isinstance(markup, InlineKeyboardMarkup):
+        markup = _fitted_keyboard(markup)
+    if text is view.text and markup is view.markup:
+        return view
+    return View(text, markup)
+
+
+def _fitted_keyboard(markup: InlineKeyboardMarkup) -> InlineKeyboardMarkup:
+    rows = markup.inline_keyboard
+    if all(fit_label(b.text) == b.text for row in rows for b in row):
+        return markup
+    return InlineKeyboardMarkup([[_fitted_button(b) for b in row] for row in rows])
+
+
+def _fitted_button(button: InlineKeyboardButton) -> InlineKeyboardButton:
+    label = fit_label(button.text)
+    if label == button.text:
+        return button
+    fields = button.to_dict()
+    fields["text"] = label
+    return InlineKeyboardButton.de_json(fields)
+
+
+async def answer(query: CallbackQuery, text: str | None = None, *, alert: bool = False) -> None:
+    """Answer a button press: nothing, a toast, or (`alert`) a dialog the user dismisses."""
+    shown = fit_plain(" ".join(text.split()), MAX_CALLBACK_ANSWER) if text else None
+    await query.answer(shown, show_alert=True if alert else None)
 
 
 async def reply(message: Message, view: View) -> Message:
+    view = fitted(view)
     return await message.reply_text(
         view.text,
         parse_mode=ParseMode.HTML,
@@ -62,7 +118,7 @@ async def send_file(message: Message, attachment: Attachment) -> None:
     send = message.reply_photo if attachment.photo else message.reply_document
     await send(
         attachment.content,
-        caption=attachment.caption,
+        caption=fit_html(attachment.caption, MAX_CAPTION),
         filename=attachment.file_name,
         parse_mode=ParseMode.HTML,
     )
@@ -70,6 +126,7 @@ async def send_file(message: Message, attachment: Attachment) -> None:
 
 async def edit(query: CallbackQuery, view: View) -> None:
     """Show `view` in the pressed message; pressing the same button twice is not an error."""
+    view = fitted(view)
     markup = view.markup if isinstance(view.markup, InlineKeyboardMarkup) else None
     try:
         await query.edit_message_text(
@@ -83,15 +140,17 @@ async def edit(query: CallbackQuery, view: View) -> None:
             raise
 
 
-async def show(query: CallbackQuery, screen: Screen) -> None:
-    """Render a button's screen after the query was answered."""
+async def show(query: CallbackQuery, screen: Screen) -> Message | None:
+    """Render a button's screen after the query was answered; the follow-up message sent."""
     if screen.view is not None:
         await edit(query, screen.view)
     if screen.follow_up is not None and isinstance(query.message, Message):
-        await reply(query.message, screen.follow_up)
+        return await reply(query.message, screen.follow_up)
+    return None
 
 
 async def edit_message(message: Message, view: View) -> None:
+    view = fitted(view)
     markup = view.markup if isinstance(view.markup, InlineKeyboardMarkup) else None
     try:
         await message.edit_text(

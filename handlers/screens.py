@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import io
 import json
-import re
 from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
@@ -19,15 +18,25 @@ from typing import TYPE_CHECKING
 from handlers import callbackdata as cd
 from handlers import texts, views
 from handlers.replies import Attachment, Screen, View
-from ims_bot import deadlines
-from ims_bot.access import AccessService, NotLinked
+from ims_bot import deadlines, suppliers
+from ims_bot.access import OWNER, AccessService, NotLinked, Profile
 from ims_bot.chart import chart_data, summary_chart
 from ims_bot.demo import load_demo
-from ims_bot.domain import Action, Frequency, Period, Reduction, ReductionKind, Section
+from ims_bot.domain import (
+    Action,
+    Frequency,
+    Period,
+    Reduction,
+    ReductionKind,
+    Section,
+    parse_day,
+    parse_financial_year,
+)
 from ims_bot.errors import AccessDenied, Conflict, ImportRefused, ImsError, NotFound, Refused
-from ims_bot.export import export_requests
+from ims_bot.export import build_export
 from ims_bot.importer import import_file
 from ims_bot.portal import PortalFileError
+from ims_bot.prompts import Awaited, PromptKind, PromptRequest
 from ims_bot.recompute import PeriodService
 from ims_bot.records import RecordFilter, RecordService, RecordView, Sort, supplier_names
 
@@ -41,7 +50,6 @@ PAGE_SIZE = 8
 URGENT_DAYS = 10
 MAX_UPLOAD = 50 * 1024 * 1024
 TELEGRAM_DOWNLOAD_LIMIT = 20 * 1024 * 1024
-_REF = re.compile(r"\bref (rej|part)\.(\d{1,15})\.(\d{1,15})\.(\d{1,15})\b")
 
 
 def actor(user_id: int) -> str:
@@ -63,12 +71,14 @@ def _failure(exc: ImsError) -> View:
 # ============================================================================ commands
 
 
-def link(core: Core, user_id: int, chat_id: int, args: list[str]) -> View:
+def link(
+    core: Core, user_id: int, chat_id: int, args: list[str], profile: Profile | None = None
+) -> View:
     access, _, _ = _services(core)
     if len(args) != 1:
         return View(texts.LINK_USAGE)
     try:
-        outcome = access.link(user_id, chat_id, args[0])
+        outcome = access.link(user_id, chat_id, args[0], profile=profile)
     except ImsError as exc:
         return _failure(exc)
     return views.linked(outcome.workspace, outcome.created)
@@ -89,21 +99,33 @@ def unlink(core: Core, user_id: int) -> View:
 
 
 def invite(core: Core, user_id: int) -> View:
+    """/invite: a new one-time code for the active GSTIN (its owner only)."""
     access, _, _ = _services(core)
     try:
         ws = access.active(user_id)
-        code = access.invite(user_id, ws.id)
-        return views.members(ws, access.members(user_id, ws.id), code)
+        return views.invite_created(access.invite(user_id, ws.id))
     except ImsError as exc:
         return _failure(exc)
 
 
-def join(core: Core, user_id: int, chat_id: int, args: list[str]) -> View:
+def members(core: Core, user_id: int) -> View:
+    """/members: who has access to the active GSTIN and which codes still work (owner)."""
+    access, _, _ = _services(core)
+    try:
+        ws = access.active(user_id)
+        return views.members(access.sharing(user_id, ws.id))
+    except ImsError as exc:
+        return _failure(exc)
+
+
+def join(
+    core: Core, user_id: int, chat_id: int, args: list[str], profile: Profile | None = None
+) -> View:
     access, _, _ = _services(core)
     if len(args) != 1:
         return View(texts.JOIN_USAGE)
     try:
-        ws = access.join(user_id, chat_id, args[0])
+        ws = access.join(user_id, chat_id, args[0], profile=profile)
     except ImsError as exc:
         return _failure(exc)
     return View(texts.JOINED.format(gstin=ws.gstin))
@@ -150,6 +172,20 @@ def history(core: Core, user_id: int) -> View:
         return _failure(exc)
 
 
+def supplier(core: Core, user_id: int, args: list[str]) -> View:
+    """/supplier GSTIN Name: the user's own name for a supplier of the active GSTIN."""
+    access, _, _ = _services(core)
+    assert core.db is not None
+    if len(args) < 2:
+        return View(texts.SUPPLIER_USAGE)
+    try:
+        ws = access.active(user_id)
+        named = suppliers.rename(core.db, ws.id, args[0], " ".join(args[1:]))
+    except ImsError as exc:
+        return _failure(exc)
+    return View(texts.supplier_named(named.name, named.gstin, named.previous))
+
+
 def recompute(core: Core, user_id: int, args: list[str]) -> View:
     access, _, periods = _services(core)
     try:
@@ -176,6 +212,42 @@ def default_period(core: Core, ws: Workspace) -> Period:
     return latest
 
 
+def filed(core: Core, user_id: int, args: list[str]) -> View:
+    """/filed MMYYYY: record that GSTR-3B of a period is filed (its records lock, pending
+    ones carry forward; s.16(4) counts from the returns recorded filed)."""
+    access, _, periods = _services(core)
+    try:
+        ws = access.active(user_id)
+        period = Period.parse(args[0]) if len(args) == 1 else None
+        if period is None:
+            return View(texts.FILED_USAGE)
+        if periods.is_filed(ws.id, period):
+            return View(texts.FILED_ALREADY.format(period=period.label))
+        carried = periods.mark_filed(ws.id, period, actor=actor(user_id), channel=CHANNEL)
+        return View(texts.FILED_DONE.format(period=period.label, carried=carried))
+    except ValueError:
+        return View(texts.FILED_USAGE)
+    except ImsError as exc:
+        return _failure(exc)
+
+
+def annual_return(core: Core, user_id: int, args: list[str]) -> View:
+    """/annualreturn 2024-25 DD-MM-YYYY: the annual return's filing day (s.16(4))."""
+    access, _, periods = _services(core)
+    try:
+        if len(args) != 2:
+            return View(texts.ANNUAL_RETURN_USAGE)
+        fy, filed_on = parse_financial_year(args[0]), parse_day(args[1])
+        ws = access.active(user_id)
+        periods.record_annual_return(ws.id, fy, filed_on, actor=actor(user_id), channel=CHANNEL)
+        return View(texts.ANNUAL_RETURN_DONE.format(
+            fy=f"{fy}-{(fy + 1) % 100:02d}", day=f"{filed_on:%d %b %Y}"))
+    except ValueError:
+        return View(texts.ANNUAL_RETURN_USAGE)
+    except ImsError as exc:
+        return _failure(exc)
+
+
 def summary(core: Core, user_id: int) -> tuple[View, Workspace | None]:
     access, records, _ = _services(core)
     try:
@@ -200,7 +272,8 @@ def export(core: Core, user_id: int) -> tuple[View | None, list[Attachment]]:
         ws = access.active(user_id)
     except ImsError as exc:
         return _failure(exc), []
-    save, reset = export_requests(core.db, ws.id)
+    result = build_export(core.db, ws.id)
+    save, reset, note = result.save, result.reset, result.left_out_note
     count = _count(save)
     files = []
     if count:
@@ -210,8 +283,9 @@ def export(core: Core, user_id: int) -> tuple[View | None, list[Attachment]]:
         caption = texts.RESET_CAPTION.format(count=_count(reset))
         files.append(Attachment(f"ims-reset-{ws.gstin}.json", _json(reset), caption))
     if not files:
-        return View(texts.EXPORT_NOTHING.format(gstin=ws.gstin)), []
-    return None, files
+        nothing = texts.EXPORT_NOTHING.format(gstin=ws.gstin)
+        return View(f"{nothing}\n{texts.escape_clipped(note, 1000)}" if note else nothing), []
+    return (View(texts.escape_clipped(note, 1000)) if note else None), files
 
 
 def _count(request: dict[str, object]) -> int:
@@ -264,8 +338,7 @@ def import_upload(
     except PortalFileError as exc:
         return View(texts.IMPORT_NOT_IMS.format(detail=texts.escape_clipped(str(exc), 3000)))
     except ImportRefused as exc:
-        detail = texts.escape_clipped(str(exc), 3500)
-        return View(texts.IMPORT_REFUSED.format(detail=detail))
+        return View(texts.import_refused(exc.errors, exc.total))
     except ImsError as exc:
         return _failure(exc)
     return View(texts.import_summary(ws.gstin, report))
@@ -324,11 +397,43 @@ def _unlink(core: Core, user_id: int, data: cd.ConfirmUnlink) -> Screen:
     return Screen(views.unlinked(ws, deleted))
 
 
-def _revoke(core: Core, user_id: int, data: cd.Revoke) -> Screen:
+def _not_owner(exc: AccessDenied) -> Screen:
+    return Screen(alert=texts.alert(f"{exc} {texts.NOTHING_CHANGED}"))
+
+
+def _ask_revoke(core: Core, user_id: int, data: cd.AskRevoke) -> Screen:
+    try:
+        sharing = _services(core)[0].sharing(user_id, data.w)
+    except AccessDenied as exc:
+        return _not_owner(exc)
+    member = sharing.member(data.u)
+    if member is not None and member.role == OWNER:
+        raise cd.InvalidCallbackData(repr(data))
+    if member is None:  # an old list's button: show the list as it is now
+        return Screen(views.members(sharing), alert=texts.NOT_A_MEMBER)
+    return Screen(views.revoke_question(sharing.workspace, member))
+
+
+def _revoke(core: Core, user_id: int, data: cd.ConfirmRevoke) -> Screen:
     access, _, _ = _services(core)
-    access.revoke(user_id, data.w, data.u)
-    ws = access.require(user_id, data.w)
-    return Screen(views.members(ws, access.members(user_id, data.w), None), toast=texts.REVOKED)
+    try:
+        removed = access.revoke(user_id, data.w, data.u)
+    except AccessDenied as exc:
+        return _not_owner(exc)
+    if not removed:  # replayed, or revoked already from another message
+        return Screen(alert=texts.NOT_A_MEMBER)
+    return Screen(views.members(access.sharing(user_id, data.w)), toast=texts.REVOKED)
+
+
+def _cancel_code(core: Core, user_id: int, data: cd.CancelCode) -> Screen:
+    access, _, _ = _services(core)
+    try:
+        cancelled = access.cancel_invite(user_id, data.w, data.code)
+    except AccessDenied as exc:
+        return _not_owner(exc)
+    if not cancelled:
+        return Screen(alert=texts.CODE_NOT_LIVE)
+    return Screen(views.members(access.sharing(user_id, data.w)), toast=texts.CODE_CANCELLED)
 
 
 def _pending_page(core: Core, ws: Workspace, state: cd.PendingPage) -> View:
@@ -359,8 +464,7 @@ def _urgent_window(records: RecordService, w: int, today: date) -> date | None:
 
 def _supplier_name(core: Core, w: int, gstin: str) -> str:
     assert core.db is not None
-    names = {g: n for g, n, _ in supplier_names(core.db, w, limit=1000)}
-    return names.get(gstin, gstin)
+    return suppliers.label(core.db, w, gstin)
 
 
 def _list(core: Core, user_id: int, data: cd.PendingPage) -> Screen:
@@ -453,18 +557,25 @@ def _stale(core: Core, w: int, fresh: RecordView, action: Action) -> Screen:
     return Screen(view, alert=texts.CHANGED_SINCE)
 
 
+def _name_supplier(core: Core, _user_id: int, data: cd.NameSupplier) -> Screen:
+    record = _services(core)[1].get(data.w, data.r)
+    if not record.supplier_gstin:
+        return Screen(alert=texts.SUPPLIER_NO_GSTIN)
+    return Screen(toast=texts.SUPPLIER_HINT_TOAST, follow_up=views.supplier_hint(record))
+
+
 def _ask_remarks(core: Core, _user_id: int, data: cd.AskRemarks) -> Screen:
     record = _services(core)[1].get(data.w, data.r)
-    ref = f"rej.{data.w}.{data.r}.{data.v}"
-    prompt = views.prompt(texts.REMARKS_PROMPT, record.number, ref)
-    return Screen(toast=texts.TYPE_IN_REPLY, follow_up=prompt, awaiting=ref)
+    prompt = views.prompt(texts.REMARKS_PROMPT, record.number)
+    request = PromptRequest(PromptKind.REJECT_REMARKS, data.w, data.r, data.v)
+    return Screen(toast=texts.TYPE_IN_REPLY, follow_up=prompt, awaiting=request)
 
 
 def _ask_partial(core: Core, _user_id: int, data: cd.AskPartial) -> Screen:
     record = _services(core)[1].get(data.w, data.r)
-    ref = f"part.{data.w}.{data.r}.{data.v}"
-    prompt = views.prompt(texts.PARTIAL_PROMPT, record.number, ref)
-    return Screen(toast=texts.TYPE_IN_REPLY, follow_up=prompt, awaiting=ref)
+    prompt = views.prompt(texts.PARTIAL_PROMPT, record.number)
+    request = PromptRequest(PromptKind.PARTIAL_REDUCTION, data.w, data.r, data.v)
+    return Screen(toast=texts.TYPE_IN_REPLY, follow_up=prompt, awaiting=request)
 
 
 def _undo(core: Core, user_id: int, data: cd.UndoAction) -> Screen:
@@ -532,7 +643,9 @@ _ROUTES: dict[type, Callable[..., Screen]] = {
     cd.AskUnlink: _ask_unlink,
     cd.ConfirmUnlink: _unlink,
     cd.Cancel: lambda *_: Screen(View(texts.CANCELLED)),
-    cd.Revoke: _revoke,
+    cd.AskRevoke: _ask_revoke,
+    cd.ConfirmRevoke: _revoke,
+    cd.CancelCode: _cancel_code,
     cd.PendingPage: _list,
     cd.PendingFilter: _filter,
     cd.OpenRecord: _open,
@@ -540,6 +653,7 @@ _ROUTES: dict[type, Callable[..., Screen]] = {
     cd.ConfirmAction: _confirm,
     cd.AskRemarks: _ask_remarks,
     cd.AskPartial: _ask_partial,
+    cd.NameSupplier: _name_supplier,
     cd.UndoAction: _undo,
     cd.BulkPreviewData: _bulk_preview,
     cd.BulkApply: _bulk_apply,
@@ -550,23 +664,22 @@ _ROUTES: dict[type, Callable[..., Screen]] = {
 # ============================================================================ typed replies
 
 
-def awaited_ref(prompt_text: str | None) -> str | None:
-    """The reference a bot prompt carries (`ref rej.W.R.V`), if the text is such a prompt."""
-    match = _REF.search(prompt_text or "")
-    return match.group(0).removeprefix("ref ") if match else None
+def awaited(core: Core, user_id: int, chat_id: int, reply_to: int | None) -> Awaited | None:
+    """The open prompt this typed text answers, if any (see ims_bot.prompts)."""
+    return core.prompts.take(user_id, chat_id, reply_to) if core.prompts is not None else None
 
 
-def for_typed(core: Core, user_id: int, ref: str, text: str) -> View:
-    """The user's typed answer to a prompt: remarks (reject) or partial reduction amounts."""
-    match = _REF.fullmatch("ref " + ref)
-    if match is None:
-        return View(texts.BUTTON_NO_LONGER_VALID)
-    kind, w, r, v = match.group(1), int(match.group(2)), int(match.group(3)), int(match.group(4))
+def for_typed(core: Core, user_id: int, prompt: Awaited, text: str) -> View:
+    """The user's typed answer to a prompt: remarks (reject) or partial reduction amounts.
+
+    The prompt stays open while the answer is refused (the user may type it again), and
+    closes once it acted, or once acting is no longer possible."""
     access, records, _ = _services(core)
+    w, r, v = prompt.taxpayer_id, prompt.record_id, prompt.version
     try:
         access.require(user_id, w)
         record = records.get(w, r)
-        if kind == "rej":
+        if prompt.kind is PromptKind.REJECT_REMARKS:
             screen = _act(core, user_id, w, record, Action.REJECT, v, remarks=text)
         else:
             reduction = Reduction.parse(text)
@@ -576,6 +689,15 @@ def for_typed(core: Core, user_id: int, ref: str, text: str) -> View:
     except ValueError as exc:
         return View(texts.refused(str(exc)))
     except ImsError as exc:
+        _close_prompt(core, user_id)
         return _failure(exc)
+    refused = screen.alert is not None and screen.alert != texts.CHANGED_SINCE
+    if not refused:  # acted, or the record changed: this prompt has had its answer
+        _close_prompt(core, user_id)
     return screen.view or View(texts.CANCELLED)
+
+
+def _close_prompt(core: Core, user_id: int) -> None:
+    if core.prompts is not None:
+        core.prompts.clear(user_id)
 

@@ -13,14 +13,15 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from ims_bot.money import rupees
+from ims_bot.telegram_text import MAX_BUTTON_BYTES, MAX_MESSAGE, fit_label
 
 if TYPE_CHECKING:
-    from faq.kb import FaqEntry
+    from collections.abc import Sequence
+
+    from faq.kb import FaqEntry, Source
     from ims_bot.domain import Tax
     from ims_bot.importer import ImportReport
 
-# Telegram refuses longer messages; keep a margin for the few characters added around parts.
-MAX_MESSAGE = 4096
 BUTTON_LABEL_MAX = 60
 QUERY_ECHO_MAX = 80
 
@@ -41,11 +42,15 @@ COMMANDS: tuple[Command, ...] = (
     Command("pending", "Records waiting for your decision"),
     Command("recompute", "GSTR-2B figures for a period: /recompute 102025"),
     Command("summary", "Counts, ITC at stake and a chart"),
+    Command("filed", "Record a filed GSTR-3B: /filed 102025"),
+    Command("annualreturn", "Record a filed annual return: /annualreturn 2024-25 DATE"),
     Command("history", "Recent actions, with undo"),
+    Command("supplier", "Name a supplier: /supplier GSTIN Name"),
     Command("export", "The save request to upload on the portal"),
     Command("deadlines", "Coming due dates and what is still open"),
     Command("remind", "Reminder settings: /remind, /remind off"),
     Command("invite", "Share this GSTIN with your CA or staff"),
+    Command("members", "Who has access to this GSTIN; revoke access, cancel codes"),
     Command("join", "Use an invite code: /join CODE"),
     Command("unlink", "Unlink the active GSTIN"),
     Command("demo", "Try it with demo records"),
@@ -166,7 +171,11 @@ def answer(entry: FaqEntry, *, has_related: bool = False) -> str:
     tail: list[str] = []
     if entry.applies_from:
         tail.append(APPLIES_FROM.format(period=html.escape(_period(entry.applies_from))))
-    if entry.sources:
+    if entry.citations:
+        links = "; ".join(_citation(source) for source in entry.citations)
+        template = SOURCE_ONE if len(entry.citations) == 1 else SOURCE_MANY
+        tail.append(template.format(links=links))
+    elif entry.sources:  # an entry built without the sources table (plain addresses)
         links = ", ".join(_link(source) for source in entry.sources)
         template = SOURCE_ONE if len(entry.sources) == 1 else SOURCE_MANY
         tail.append(template.format(links=links))
@@ -223,6 +232,12 @@ def escape_clipped(text: str, budget: int, *, keep_end: bool = False) -> str:
     return escaped
 
 
+def _citation(source: Source) -> str:
+    """Issuer, title and date, then the address as a link labelled with its host."""
+    label = html.escape(source.label)
+    return f"{label} ({_link(source.address)})" if source.address else label
+
+
 def _link(source: str) -> str:
     """An <a> link labelled with the site's host; anything that is not a URL is shown as is."""
     parts = urlsplit(source.strip())
@@ -275,12 +290,35 @@ LEFT = "You left {gstin}; the owner can invite you again."
 INVITE_CREATED = (
     "Invite code for <b>{gstin}</b>: <code>{code}</code>\n"
     "It works once, until {expires}. The person you share with sends me "
-    "<code>/join {code}</code>."
+    "<code>/join {code}</code>.\n/members shows who has access and the codes that still work."
 )
-MEMBERS_TITLE = "<b>People with access to {gstin}</b>"
+MEMBERS_TITLE = "<b>Who has access to {gstin}</b>"
+MEMBER_OWNER = "• {who}: owner (you)"
+MEMBER_LINE = "• {who}: member since {since}"
 NO_MEMBERS = "Nobody else has access yet."
-BUTTON_REVOKE = "Revoke {user}"
+MEMBERS_HIDDEN = "… and {count} more, not listed here."
+CODES_TITLE = "<b>Invite codes that still work</b>"
+CODE_LINE = "• <code>{code}</code> until {expires}"
+NO_CODES = "None. /invite makes one; each works once."
+BUTTON_REVOKE_ACCESS = "Revoke access"
+BUTTON_CANCEL_CODE = "Cancel code"
+REVOKE_QUESTION = (
+    "Revoke the access of {who} to <b>{gstin}</b>? They will no longer see its records or "
+    "get its reminders, and no code they used works again. You can invite them again later."
+)
+BUTTON_CONFIRM_REVOKE = "Yes, revoke access"
 REVOKED = "Access revoked."
+CODE_CANCELLED = "Code cancelled: it no longer works."
+NOTHING_CHANGED = "Nothing changed."
+NOT_A_MEMBER = f"That person has no access to this GSTIN any more. {NOTHING_CHANGED}"
+CODE_NOT_LIVE = f"That code was already used, cancelled or has expired. {NOTHING_CHANGED}"
+# In a group, GSTIN commands and buttons get only this: a group's members are not the
+# GSTIN's members. The link opens the private chat (`/start from_group`).
+PRIVATE_ONLY = "🔒 I keep GSTIN data out of groups. Talk to me privately: {link}"
+PRIVATE_ONLY_NO_LINK = "🔒 I keep GSTIN data out of groups. Talk to me in a private chat."
+PRIVATE_ONLY_ALERT = "I keep GSTIN data out of groups. Open a private chat with me."
+DEEP_LINK_START = "from_group"
+PERSON_NAME_MAX = 60
 JOINED = (
     "You now have access to <b>{gstin}</b>, shared by its owner. It is your active GSTIN: "
     "/pending shows what needs a decision."
@@ -306,10 +344,51 @@ def workspace_button(gstin: str, name: str, role: str, active: bool) -> str:
     return clip(f"{mark}{gstin} {name}{who}".strip(), BUTTON_LABEL_MAX)
 
 
-def members(gstin: str, lines: list[tuple[int, str]]) -> str:
-    title = MEMBERS_TITLE.format(gstin=html.escape(gstin))
-    body = "\n".join(f"• user {uid} ({html.escape(role)})" for uid, role in lines)
-    return f"{title}\n{body or NO_MEMBERS}"
+def person_plain(user_id: int, name: str | None, username: str | None) -> str:
+    """A user as Telegram named them, as plain text (for a button label)."""
+    name = " ".join((name or "").split())
+    if name and username:
+        return clip(f"{name} (@{username})", PERSON_NAME_MAX)
+    if name or username:
+        return clip(name or f"@{username}", PERSON_NAME_MAX)
+    return f"user {user_id}"
+
+
+def person(user_id: int, name: str | None, username: str | None) -> str:
+    """The same in HTML: names are whatever the user typed, so always escaped."""
+    return html.escape(person_plain(user_id, name, username))
+
+
+def sharing(
+    gstin: str,
+    members: list[tuple[str, bool, date]],
+    codes: list[tuple[str, date]],
+    *,
+    hidden: int = 0,
+) -> str:
+    """/members: (who in HTML, is owner, since) per person, then (code, expires) per code;
+    `hidden` people were left out of the list."""
+    lines = [MEMBERS_TITLE.format(gstin=html.escape(gstin))]
+    for who, owner, since in members:
+        template = MEMBER_OWNER if owner else MEMBER_LINE
+        lines.append(template.format(who=who, since=day(since)))
+    if hidden:
+        lines.append(MEMBERS_HIDDEN.format(count=hidden))
+    elif not any(not owner for _, owner, _ in members):
+        lines.append(NO_MEMBERS)
+    lines += ["", CODES_TITLE]
+    lines += [CODE_LINE.format(code=html.escape(c), expires=day(e)) for c, e in codes]
+    if not codes:
+        lines.append(NO_CODES)
+    return "\n".join(lines)
+
+
+def private_only(bot_username: str | None) -> str:
+    """The whole answer to a GSTIN command typed in a group: a link to the private chat."""
+    if not bot_username:
+        return PRIVATE_ONLY_NO_LINK
+    link = f"https://t.me/{bot_username}?start={DEEP_LINK_START}"
+    return PRIVATE_ONLY.format(link=html.escape(link))
 
 
 def refused(message: str) -> str:
@@ -339,6 +418,7 @@ FREQUENCY_SET = "Filing: {frequency}"
 ACTIVE_NOW = "Active: {gstin}"
 BUTTON_BACK_TO_LIST = "« Back to the list"
 BUTTON_SUPPLIER_ALL = "Accept all from this supplier…"
+BUTTON_NAME_SUPPLIER = "✏️ Name this supplier"
 BUTTON_UNDO = "↩️ Undo"
 BUTTON_UNDO_ALL = "↩️ Undo all"
 BUTTON_CONFIRM_REJECT = "❌ Yes, reject"
@@ -396,13 +476,27 @@ REDUCTION_QUESTION = (
 )
 REMARKS_PROMPT = (
     "Type the remarks for rejecting {number} in reply to this message (at most 250 "
-    "characters). Sending them rejects the record. ref {ref}"
+    "characters). Sending them rejects the record."
 )
 PARTIAL_PROMPT = (
     "Reply with the ITC to reduce for {number} as four amounts IGST,CGST,SGST,CESS "
-    "(e.g. 0,450,450,0). Sending them accepts the record. ref {ref}"
+    "(e.g. 0,450,450,0). Sending them accepts the record."
 )
 TYPE_IN_REPLY = "Type it in reply to my message."
+# Naming a supplier: GSTN data carries no trade name, so the user's own name is shown.
+SUPPLIER_USAGE = (
+    "Name a supplier so that lists and cards show its name instead of its GSTIN:\n"
+    "<code>/supplier 27AABCT1332L1ZE Tata Steel Distributors</code>\n"
+    "Your name for it is kept, whatever later files say. The ✏️ button on a record's card "
+    "gives you the command with its GSTIN filled in."
+)
+SUPPLIER_NAMED = "✅ <code>{gstin}</code> is now shown as <b>{name}</b>{was}."
+SUPPLIER_HINT = (
+    "To name <b>{supplier}</b>, tap the command below to copy it, paste it, add the name "
+    "and send:\n<code>/supplier {gstin} </code>"
+)
+SUPPLIER_HINT_TOAST = "Copy the command below and add the name."
+SUPPLIER_NO_GSTIN = "This record has no supplier GSTIN (a bill of entry): nothing to name."
 ALREADY = "Already {status}: nothing changed."
 CHANGED_SINCE = "This record changed since it was shown; here it is as it is now."
 UNDONE = "↩️ Undone: back to {status}."
@@ -465,9 +559,23 @@ def day(value: date | None) -> str:
     return value.strftime("%d %b %Y") if value else "—"
 
 
-def list_button(number: str, supplier: str, amount: object) -> str:
-    short = " ".join(supplier.split()[:2]) or "?"
-    return clip(f"{number} · {short} · {rupees(amount)}", BUTTON_LABEL_MAX)
+def list_button(number: str, name: str, label: str, amount: object) -> str:
+    """A list entry: number, the supplier's name (first two words) or else its whole
+    label (the readable GSTIN), and the amount."""
+    short = " ".join(name.split()[:2]) or label
+    # Cut before the amount, never into it: a button holds at most 64 bytes.
+    tail = f" · {rupees(amount)}"
+    head = clip(f"{number} · {short}", BUTTON_LABEL_MAX - len(tail))
+    return fit_label(head, MAX_BUTTON_BYTES - len(tail.encode())) + tail
+
+
+def supplier_named(label: str, gstin: str, previous: str | None) -> str:
+    was = f" (was <i>{html.escape(previous)}</i>)" if previous and previous != label else ""
+    return SUPPLIER_NAMED.format(name=html.escape(label), gstin=html.escape(gstin), was=was)
+
+
+def supplier_hint(label: str, gstin: str) -> str:
+    return SUPPLIER_HINT.format(supplier=html.escape(label), gstin=html.escape(gstin))
 
 
 def filters_note(section: str | None, supplier: str | None, amount: str | None) -> str:
@@ -494,6 +602,10 @@ def import_summary(gstin: str, report: ImportReport) -> str:
         lines.append(f"By type: {html.escape(by_section)}")
     if by_status:
         lines.append(f"By status: {html.escape(by_status)}")
+    if report.not_handled:
+        left = ", ".join(f"{k} {n}" for k, n in sorted(report.not_handled.items()))
+        lines.append(f"ℹ️ Not handled by IMS Bot (left out): {html.escape(left)} record(s).")
+    lines.extend(f"⚠️ {html.escape(warning)}" for warning in report.warnings)
     lines.append(
         f"ITC at stake (awaiting a decision): <b>{rupees(report.open_tax.total)}</b>"
     )
@@ -501,5 +613,40 @@ def import_summary(gstin: str, report: ImportReport) -> str:
     return "\n".join(lines)
 
 
+def import_refused(problems: Sequence[object], total: int, budget: int = 3500) -> str:
+    """A refused file's problems, one a line: as many whole lines as fit, then how many
+    more (the CLI prints them all)."""
+    lines = [f"{total} problem(s):"]
+    used = len(IMPORT_REFUSED) + len(lines[0])
+    for problem in problems:
+        line = html.escape(str(problem))
+        if used + len(line) + 40 > budget:
+            break
+        lines.append(line)
+        used += len(line) + 1
+    more = total - (len(lines) - 1)
+    if more > 0:
+        lines.append(f"… and {more} more problem(s)")
+    return IMPORT_REFUSED.format(detail="\n".join(lines))
+
+
 def status_short(status: str) -> str:
     return STATUS_NAMES.get(status, status).split(" (")[0]
+
+FILED_USAGE = (
+    "Give the period whose GSTR-3B you filed as MMYYYY, e.g. <code>/filed 102025</code>."
+)
+FILED_ALREADY = "GSTR-3B for {period} was already recorded as filed: nothing changed."
+FILED_DONE = (
+    "Recorded GSTR-3B for {period} as filed. Its accepted and rejected records are locked; "
+    "{carried} pending record(s) carried forward."
+)
+ANNUAL_RETURN_USAGE = (
+    "Tell me when you filed the annual return of a year, e.g. "
+    "<code>/annualreturn 2024-25 15-10-2025</code>. Filed before 30 Nov, it ends the s.16(4) "
+    "time limit for that year's ITC earlier."
+)
+ANNUAL_RETURN_DONE = (
+    "Recorded: annual return for FY {fy} filed on {day}. ITC of that year can no longer be "
+    "claimed in a GSTR-3B filed after it (s.16(4))."
+)

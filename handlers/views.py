@@ -18,19 +18,22 @@ from handlers.callbackdata import (
     ANY,
     AskPartial,
     AskRemarks,
+    AskRevoke,
     BulkApply,
     BulkPreviewData,
     BulkUndo,
     CallbackData,
     Cancel,
+    CancelCode,
     ChooseAction,
     ConfirmAction,
+    ConfirmRevoke,
     ConfirmUnlink,
     FaqAnswer,
+    NameSupplier,
     OpenRecord,
     PendingFilter,
     PendingPage,
-    Revoke,
     SetFrequency,
     UndoAction,
     UseWorkspace,
@@ -41,14 +44,17 @@ from ims_bot.gstin import state_name
 
 if TYPE_CHECKING:
     from faq.kb import KnowledgeBase
-    from ims_bot.access import InviteCode, Linked, Member
+    from ims_bot.access import InviteCode, Linked, Member, Sharing
     from ims_bot.domain import Tax
-    from ims_bot.recompute import RecomputeResult
+    from ims_bot.recompute import Figures, RecomputeResult
     from ims_bot.records import BulkOutcome, BulkPreview, LogView, Page, RecordView
     from ims_bot.workspaces import Workspace
 
 ACTION_CODE = {Action.ACCEPT: "A", Action.REJECT: "R", Action.PENDING: "P"}
 CODE_ACTION = {v: k for k, v in ACTION_CODE.items()}
+# /members lists this many people at most: one message and its buttons must stay within
+# Telegram's limits whatever names people chose.
+MEMBERS_SHOWN = 30
 ACTION_BUTTON = {
     Action.ACCEPT: texts.BUTTON_ACCEPT,
     Action.REJECT: texts.BUTTON_REJECT,
@@ -114,21 +120,48 @@ def unlinked(ws: Workspace, deleted: bool) -> View:
     return View(template.format(gstin=html.escape(ws.gstin)))
 
 
-def members(ws: Workspace, people: Sequence[Member], code: InviteCode | None) -> View:
-    parts = []
-    if code is not None:
-        parts.append(
-            texts.INVITE_CREATED.format(
-                gstin=html.escape(ws.gstin), code=code.code, expires=texts.day(code.expires_at)
-            )
+def invite_created(code: InviteCode) -> View:
+    return View(
+        texts.INVITE_CREATED.format(
+            gstin=html.escape(code.workspace.gstin),
+            code=html.escape(code.code),
+            expires=texts.day(code.expires_at),
         )
-    parts.append(texts.members(ws.gstin, [(m.user_id, m.role) for m in people]))
+    )
+
+
+def members(sharing: Sharing) -> View:
+    """/members: who has access and the live codes, each with its button (owner's view)."""
+    ws = sharing.workspace
+    shown = sharing.members[:MEMBERS_SHOWN]
+    people = [(_who(m), m.role == "owner", m.since) for m in shown]
+    codes = [(c.code, c.expires_at) for c in sharing.codes]
+    text = texts.sharing(ws.gstin, people, codes, hidden=len(sharing.members) - len(shown))
     rows = [
-        [button(texts.BUTTON_REVOKE.format(user=m.user_id), Revoke(ws.id, m.user_id))]
-        for m in people
+        [button(_revoke_label(m), AskRevoke(ws.id, m.user_id))]
+        for m in shown
         if m.role != "owner"
     ]
-    return View("\n\n".join(parts), keyboard(rows))
+    rows += [
+        [button(f"{texts.BUTTON_CANCEL_CODE} {c.code}", CancelCode(ws.id, c.code))]
+        for c in sharing.codes
+    ]
+    return View(text, keyboard(rows))
+
+
+def revoke_question(ws: Workspace, member: Member) -> View:
+    text = texts.REVOKE_QUESTION.format(who=_who(member), gstin=html.escape(ws.gstin))
+    yes = button(texts.BUTTON_CONFIRM_REVOKE, ConfirmRevoke(ws.id, member.user_id))
+    return View(text, keyboard([[yes, button(texts.BUTTON_CANCEL, Cancel())]]))
+
+
+def _who(member: Member) -> str:
+    return texts.person(member.user_id, member.name, member.username)
+
+
+def _revoke_label(member: Member) -> str:
+    who = texts.person_plain(member.user_id, member.name, member.username)
+    return texts.clip(f"{texts.BUTTON_REVOKE_ACCESS}: {who}", texts.BUTTON_LABEL_MAX)
 
 
 # ------------------------------------------------------------------------ record list
@@ -165,7 +198,8 @@ def pending_page(
     if urgent is not None:
         text += "\n" + texts.CREDIT_NOTES_FIRST.format(day=texts.day(urgent))
     rows = [
-        [button(texts.list_button(r.number, r.supplier_name, r.doc_value), OpenRecord(ws.id, r.id))]
+        [button(texts.list_button(r.number, r.supplier_name, r.supplier_label, r.doc_value),
+                OpenRecord(ws.id, r.id))]
         for r in page.items
     ]
     nav = []
@@ -271,10 +305,12 @@ def bulk_done(data: BulkApply, outcome: BulkOutcome, supplier: str | None) -> Vi
 
 
 def card_text(r: RecordView) -> str:
-    supplier = html.escape(r.supplier_name or r.supplier_gstin)
+    supplier = html.escape(r.supplier_label)
+    if r.supplier_name and r.supplier_gstin:
+        supplier += f" (<code>{html.escape(r.supplier_gstin)}</code>)"
     lines = [
         f"<b>{html.escape(r.section.label)} {html.escape(r.number)}</b>",
-        f"Supplier: {supplier} (<code>{r.supplier_gstin}</code>)",
+        f"Supplier: {supplier}",
         f"Date: {texts.day(r.doc_date)} · GSTR-2B period: {r.period.label}",
     ]
     if r.original_number:
@@ -294,7 +330,12 @@ def card_text(r: RecordView) -> str:
     if r.remarks:
         lines.append(f"Remarks: {html.escape(r.remarks)}")
     if not r.source_filed:
-        lines.append("The supplier has only saved it, not filed yet.")
+        lines.append(
+            "The supplier has only saved it, not filed yet: you can act on it now, but it "
+            "reaches GSTR-2B (and your ITC) only once they file it."
+        )
+    if r.time_barred:
+        lines.append(f"⚠️ {html.escape(r.time_barred)} Accepting it brings no ITC.")
     if r.locked:
         lines.append("🔒 GSTR-3B of its period is filed: it can no longer change here.")
     return "\n".join(lines)
@@ -323,10 +364,14 @@ def card(
         if v.faq_id and kb.get(v.faq_id) is not None and not r.locked
     ]
     undo = [button(texts.BUTTON_UNDO, UndoAction(w, undo_log))] if undo_log else []
-    supplier = [button(texts.BUTTON_SUPPLIER_ALL, BulkPreviewData(w, "sup", r.supplier_gstin))]
+    # A bill of entry may have no supplier GSTIN: nothing to accept in bulk or to name.
+    supplier: list[InlineKeyboardButton] = []
+    if r.supplier_gstin and not r.locked:
+        supplier = [button(texts.BUTTON_SUPPLIER_ALL, BulkPreviewData(w, "sup", r.supplier_gstin))]
+    name = [button(texts.BUTTON_NAME_SUPPLIER, NameSupplier(w, r.id))] if r.supplier_gstin else []
     back = [button(texts.BUTTON_BACK_TO_LIST, PendingPage(w))]
-    rows = [undo, actions, *why, supplier if not r.locked else [], back]
-    return View(texts.clip("\n".join(lines), texts.MAX_MESSAGE), keyboard(rows))
+    rows = [undo, actions, *why, supplier, name, back]
+    return View("\n".join(lines), keyboard(rows))  # replies fit it to Telegram, HTML-safe
 
 
 def refusal(w: int, r: RecordView, kb: KnowledgeBase, reason: str, faq_id: str | None) -> View:
@@ -371,8 +416,14 @@ def reduction_question(w: int, r: RecordView) -> View:
     return View(text, keyboard(rows))
 
 
-def prompt(template: str, number: str, ref: str) -> View:
-    text = template.format(number=html.escape(number), ref=ref)
+def supplier_hint(r: RecordView) -> View:
+    """How to name a record's supplier: a tap-to-copy `/supplier GSTIN ` to complete. No
+    prompt waits for a reply, so nothing typed later is taken for a name by mistake."""
+    return View(texts.supplier_hint(r.supplier_label, r.supplier_gstin))
+
+
+def prompt(template: str, number: str) -> View:
+    text = template.format(number=html.escape(number))
     return View(text, ForceReply(selective=True, input_field_placeholder="Type here"))
 
 
@@ -396,7 +447,7 @@ def history(ws: Workspace, entries: Sequence[LogView]) -> View:
             label = f"{texts.BUTTON_UNDO} #{e.id} {e.number or ''}".strip()
             undo_rows.append([button(texts.clip(label, texts.BUTTON_LABEL_MAX),
                                      UndoAction(ws.id, e.id))])
-    return View(texts.clip("\n".join(lines), texts.MAX_MESSAGE), keyboard(undo_rows))
+    return View("\n".join(lines), keyboard(undo_rows))  # replies fit it to Telegram
 
 
 def _row(name: str, tax: Tax, count: int) -> str:
@@ -404,24 +455,38 @@ def _row(name: str, tax: Tax, count: int) -> str:
     return f"{name:<10}{values} {float(tax.total):>11,.0f} {count:>5}"
 
 
+#: Recompute rows: label and Figures bucket; the last three only when they hold records.
+_RECOMPUTE_ROWS = (
+    ("Available", "available"), ("CN reduce", "credit_note_reduction"),
+    ("Rejected", "rejected"), ("Pending", "pending"), ("Not filed", "not_filed"),
+    ("Time-bar", "time_barred"), ("Not net", "not_netted"),
+)
+_ALWAYS_SHOWN = 4
+
+
+def _recompute_rows(figures: Figures, shown: set[str]) -> list[str]:
+    return [_row(label, getattr(figures, name).tax, getattr(figures, name).count)
+            for label, name in _RECOMPUTE_ROWS if name in shown]
+
+
 def recompute(ws: Workspace, result: RecomputeResult) -> View:
     f = result.figures
     header = f"{'':<10}{'IGST':>10} {'CGST':>10} {'SGST':>10} {'Cess':>10} {'Total':>11} {'#':>5}"
-    names = (("Available", f.available), ("CN reduce", f.credit_note_reduction),
-             ("Rejected", f.rejected), ("Pending", f.pending))
-    table = [header] + [_row(n, b.tax, b.count) for n, b in names]
+    c = result.change
+    shown = {name for i, (_, name) in enumerate(_RECOMPUTE_ROWS)
+             if i < _ALWAYS_SHOWN or getattr(f, name).count or (c and getattr(c, name).count)}
+    table = [header, *_recompute_rows(f, shown)]
     lines = [
         f"<b>GSTR-2B recomputed — {html.escape(ws.gstin)}, {result.period.label}</b>",
         f"<pre>{html.escape(chr(10).join(table))}</pre>",
-        "Available is net of credit-note reductions; pending records are left for later.",
+        "Available is net of credit-note reductions and amendments' changes; pending records "
+        "are left for later.",
     ]
+    lines += [f"• {html.escape(note)}" for note in result.notes]
     if result.unchanged and result.previous_at is not None:
         lines.append(texts.RECOMPUTE_UNCHANGED.format(at=f"{result.previous_at:%d %b %H:%M}"))
-    elif result.change is not None:
-        c = result.change
-        changes = (("Available", c.available), ("CN reduce", c.credit_note_reduction),
-                   ("Rejected", c.rejected), ("Pending", c.pending))
-        delta = [_row(n, b.tax, b.count) for n, b in changes]
+    elif c is not None:
+        delta = _recompute_rows(c, shown)
         lines.append("Change since the last recompute:")
         lines.append(f"<pre>{html.escape(chr(10).join([header, *delta]))}</pre>")
     return View("\n".join(lines))

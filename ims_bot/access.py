@@ -1,7 +1,9 @@
 """Identity and access: Telegram users, the GSTIN workspaces they may see, and sharing.
 
 A user links a GSTIN and gets a workspace of their own (never someone else's data, even for
-the same GSTIN); the owner can share it with a one-time invite code and revoke it again.
+the same GSTIN); the owner can share it with invite codes, each good for one use, and revoke
+access again. A used, cancelled or expired code is dead; revoking a member also kills every
+code they used or made, so nobody walks back in with one.
 Every other service trusts a workspace id only after `require()` has checked membership.
 Each public method is one unit of work (one transaction).
 """
@@ -13,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -41,6 +43,12 @@ INVITE_DAYS = 7
 # Unambiguous letters and digits only: a code is read off one screen and typed on another.
 _CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 CODE_LENGTH = 8
+# Codes that still work, per workspace: every one stays listed (and cancellable) in /members.
+MAX_LIVE_CODES = 10
+# Telegram's limits are 64 + 64 characters for a name and 32 for a username; the columns
+# allow a little more, and anything longer is cut rather than refused.
+NAME_MAX = 150
+USERNAME_MAX = 40
 
 
 class NotLinked(ImsError):
@@ -74,10 +82,32 @@ class InviteCode:
 
 
 @dataclass(frozen=True)
+class Profile:
+    """A Telegram user's names as Telegram gives them: untrusted text (escape to show)."""
+
+    name: str
+    username: str | None = None
+
+
+@dataclass(frozen=True)
 class Member:
     user_id: int
     role: str
     since: datetime
+    name: str | None = None
+    username: str | None = None
+
+
+@dataclass(frozen=True)
+class Sharing:
+    """Who has access to a workspace, and the invite codes that still work."""
+
+    workspace: Workspace
+    members: list[Member]
+    codes: list[InviteCode]
+
+    def member(self, user_id: int) -> Member | None:
+        return next((m for m in self.members if m.user_id == user_id), None)
 
 
 def parse_gstin(text: str) -> str:
@@ -99,13 +129,18 @@ class AccessService:
 
     # ------------------------------------------------------------------ helpers
 
-    def _user(self, session: Session, user_id: int, chat_id: int | None) -> User:
+    def _user(
+        self, session: Session, user_id: int, chat_id: int | None, profile: Profile | None = None
+    ) -> User:
         user = session.get(User, user_id)
         if user is None:
             user = User(id=user_id, chat_id=chat_id or user_id, created_at=self.now())
             session.add(user)
         elif chat_id is not None:
             user.chat_id = chat_id
+        if profile is not None:
+            user.name = profile.name[:NAME_MAX] or None
+            user.username = (profile.username or "")[:USERNAME_MAX] or None
         return user
 
     @staticmethod
@@ -130,7 +165,13 @@ class AccessService:
     # ------------------------------------------------------------------ linking
 
     def link(
-        self, user_id: int, chat_id: int, gstin: str, *, frequency: Frequency | None = None
+        self,
+        user_id: int,
+        chat_id: int,
+        gstin: str,
+        *,
+        frequency: Frequency | None = None,
+        profile: Profile | None = None,
     ) -> LinkOutcome:
         """The user's own workspace for `gstin` (created monthly unless told), made active."""
         gstin = parse_gstin(gstin)
@@ -162,7 +203,7 @@ class AccessService:
                         )
                     elif frequency is not None:
                         row.frequency = frequency.value
-                    user = self._user(session, user_id, chat_id)
+                    user = self._user(session, user_id, chat_id, profile)
                     session.flush()
                     user.active_taxpayer_id = row.id
                     return LinkOutcome(Workspace.of(row), created)
@@ -185,7 +226,7 @@ class AccessService:
 
     def workspaces(self, user_id: int) -> list[Linked]:
         """The user's GSTINs, owned and shared, the active one marked."""
-        with self.db.begin() as session:
+        with self.db.read() as session:
             user = session.get(User, user_id)
             active = user.active_taxpayer_id if user else None
             rows = session.execute(
@@ -201,6 +242,12 @@ class AccessService:
 
     def active(self, user_id: int) -> Workspace:
         """The workspace the user's commands apply to; NotLinked when there is none."""
+        with self.db.read() as session:  # the common case only reads
+            user = session.get(User, user_id)
+            if user is not None and user.active_taxpayer_id is not None:
+                taxpayer = session.get(Taxpayer, user.active_taxpayer_id)
+                if taxpayer and self._membership(session, user_id, taxpayer.id):
+                    return Workspace.of(taxpayer)
         with self.db.begin() as session:
             user = session.get(User, user_id)
             if user is not None and user.active_taxpayer_id is not None:
@@ -223,7 +270,7 @@ class AccessService:
 
     def require(self, user_id: int, taxpayer_id: int) -> Workspace:
         """The workspace, if `user_id` may see and act on it; AccessDenied otherwise."""
-        with self.db.begin() as session:
+        with self.db.read() as session:
             return Workspace.of(self._require(session, user_id, taxpayer_id))
 
     def unlink(self, user_id: int, taxpayer_id: int) -> tuple[Workspace, bool]:
@@ -234,16 +281,7 @@ class AccessService:
             taxpayer = self._require(session, user_id, taxpayer_id)
             workspace = Workspace.of(taxpayer)
             if taxpayer.owner_id != user_id:
-                session.execute(
-                    delete(Membership).where(
-                        Membership.taxpayer_id == taxpayer_id, Membership.user_id == user_id
-                    )
-                )
-                session.execute(
-                    update(User)
-                    .where(User.id == user_id, User.active_taxpayer_id == taxpayer_id)
-                    .values(active_taxpayer_id=None)
-                )
+                self._remove_member(session, taxpayer_id, user_id)
                 return workspace, False
             session.execute(
                 update(User)
@@ -263,6 +301,11 @@ class AccessService:
         with self.db.begin() as session:
             taxpayer = self._require_owner(session, user_id, taxpayer_id)
             now = self.now()
+            if len(self._live_invites(session, taxpayer_id, now)) >= MAX_LIVE_CODES:
+                raise InvalidInput(
+                    f"This GSTIN already has {MAX_LIVE_CODES} invite codes that still work. "
+                    "Cancel one in /members first."
+                )
             code = "".join(secrets.choice(_CODE_ALPHABET) for _ in range(CODE_LENGTH))
             invite = Invite(
                 code=code,
@@ -275,21 +318,33 @@ class AccessService:
             session.add(invite)
             return InviteCode(code, Workspace.of(taxpayer), invite.expires_at)
 
-    def join(self, user_id: int, chat_id: int, code: str) -> Workspace:
-        """Use an invite code: the user becomes a member and the workspace their active one."""
+    def join(
+        self, user_id: int, chat_id: int, code: str, *, profile: Profile | None = None
+    ) -> Workspace:
+        """Use an invite code: the user becomes a member and the workspace their active one.
+
+        A code works once. Sent again by the member it admitted (a double send), it changes
+        nothing; sent by anyone else, or by that member once they left or were revoked, it
+        is refused."""
         text = code.strip().upper()
         with self.db.begin() as session:
             invite = session.get(Invite, text, with_for_update=True) if text else None
             now = self.now()
             if invite is None or invite.revoked:
                 raise NotFound("That invite code is not valid. Ask the owner for a new one.")
-            if invite.used_by is not None and invite.used_by != user_id:
-                raise InvalidInput("That invite code was already used. Ask for a new one.")
-            if _aware(invite.expires_at, now) < now:
-                raise InvalidInput("That invite code has expired. Ask the owner for a new one.")
             taxpayer = session.get(Taxpayer, invite.taxpayer_id)
             if taxpayer is None:  # pragma: no cover - deleted with its invites
                 raise NotFound("That GSTIN is no longer linked.")
+            if invite.used_by is not None:
+                admitted = invite.used_by == user_id
+                if not (admitted and self._membership(session, user_id, taxpayer.id)):
+                    raise InvalidInput(
+                        "That invite code was already used; a code works once. "
+                        "Ask the owner for a new one."
+                    )
+                return Workspace.of(taxpayer)
+            if _aware(invite.expires_at, now) < now:
+                raise InvalidInput("That invite code has expired. Ask the owner for a new one.")
             invite.used_by, invite.used_at = user_id, now
             if self._membership(session, user_id, taxpayer.id) is None:
                 session.add(
@@ -297,33 +352,106 @@ class AccessService:
                         taxpayer_id=taxpayer.id, user_id=user_id, role=MEMBER, created_at=now
                     )
                 )
-            self._user(session, user_id, chat_id).active_taxpayer_id = taxpayer.id
+            self._user(session, user_id, chat_id, profile).active_taxpayer_id = taxpayer.id
             return Workspace.of(taxpayer)
 
     def members(self, user_id: int, taxpayer_id: int) -> list[Member]:
+        return self.sharing(user_id, taxpayer_id).members
+
+    def sharing(self, user_id: int, taxpayer_id: int) -> Sharing:
+        """Owner only: who has access (with their names) and which codes still work."""
         with self.db.begin() as session:
-            self._require_owner(session, user_id, taxpayer_id)
-            rows = session.scalars(
-                select(Membership)
+            taxpayer = self._require_owner(session, user_id, taxpayer_id)
+            rows = session.execute(
+                select(Membership, User.name, User.username)
+                .outerjoin(User, User.id == Membership.user_id)
                 .where(Membership.taxpayer_id == taxpayer_id)
                 .order_by(Membership.created_at, Membership.user_id)
             ).all()
-            return [Member(m.user_id, m.role, m.created_at) for m in rows]
+            members = [
+                Member(m.user_id, m.role, m.created_at, name, username)
+                for m, name, username in rows
+            ]
+            workspace = Workspace.of(taxpayer)
+            now = self.now()
+            codes = [
+                InviteCode(i.code, workspace, _aware(i.expires_at, now))
+                for i in self._live_invites(session, taxpayer_id, now)
+            ]
+            return Sharing(workspace, members, codes)
 
     def revoke(self, user_id: int, taxpayer_id: int, member_id: int) -> bool:
-        """Remove a member's access; False if they were not a member."""
+        """Owner only: remove a member's access, and kill every code they used or made.
+
+        False if they were not a member (a replayed tap): then nothing changes."""
         with self.db.begin() as session:
             self._require_owner(session, user_id, taxpayer_id)
             if member_id == user_id:
                 raise InvalidInput("You own this workspace; use /unlink to delete it.")
-            removed = session.execute(
-                delete(Membership).where(
-                    Membership.taxpayer_id == taxpayer_id, Membership.user_id == member_id
-                )
-            ).rowcount
-            session.execute(
-                update(User)
-                .where(User.id == member_id, User.active_taxpayer_id == taxpayer_id)
-                .values(active_taxpayer_id=None)
+            if self._membership(session, member_id, taxpayer_id) is None:
+                return False
+            self._remove_member(session, taxpayer_id, member_id)
+            return True
+
+    def cancel_invite(self, user_id: int, taxpayer_id: int, code: str) -> bool:
+        """Owner only: make a code of this workspace unusable. False if it was not live
+        (used, cancelled, expired, or not this workspace's): then nothing changes."""
+        with self.db.begin() as session:
+            self._require_owner(session, user_id, taxpayer_id)
+            invite = session.get(Invite, code, with_for_update=True)
+            now = self.now()
+            live = (
+                invite is not None
+                and invite.taxpayer_id == taxpayer_id
+                and invite.used_by is None
+                and not invite.revoked
+                and _aware(invite.expires_at, now) >= now
             )
-            return bool(removed)
+            if invite is None or not live:
+                return False
+            invite.revoked = True
+            return True
+
+    @staticmethod
+    def _live_invites(session: Session, taxpayer_id: int, now: datetime) -> list[Invite]:
+        """The workspace's codes that still work: unused, not cancelled, not expired."""
+        invites = session.scalars(
+            select(Invite)
+            .where(
+                Invite.taxpayer_id == taxpayer_id,
+                Invite.used_by.is_(None),
+                Invite.revoked.is_(False),
+            )
+            .order_by(Invite.created_at, Invite.code)
+        ).all()
+        return [i for i in invites if _aware(i.expires_at, now) >= now]
+
+    @staticmethod
+    def _remove_member(session: Session, taxpayer_id: int, member_id: int) -> None:
+        """Take a member out of a workspace: membership, the codes they used or made, their
+        planned reminders about it, and it as their active GSTIN."""
+        session.execute(
+            delete(Membership).where(
+                Membership.taxpayer_id == taxpayer_id, Membership.user_id == member_id
+            )
+        )
+        session.execute(
+            update(Invite)
+            .where(
+                Invite.taxpayer_id == taxpayer_id,
+                or_(Invite.used_by == member_id, Invite.created_by == member_id),
+            )
+            .values(revoked=True)
+        )
+        session.execute(
+            delete(Reminder).where(
+                Reminder.taxpayer_id == taxpayer_id,
+                Reminder.user_id == member_id,
+                Reminder.status == "planned",
+            )
+        )
+        session.execute(
+            update(User)
+            .where(User.id == member_id, User.active_taxpayer_id == taxpayer_id)
+            .values(active_taxpayer_id=None)
+        )

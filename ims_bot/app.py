@@ -1,8 +1,9 @@
 """The composition root: the only place that wires settings, services and handlers together.
 
 `build_application(settings)` returns an un-started python-telegram-bot `Application`;
-`run_polling` / `run_webhook` run it. Tests and the console demo build the very same app
-with `request=OfflineBotApi()` and feed it updates.
+`run_polling` / `run_webhook` run it (the webhook's HTTP server is `ims_bot.webhook`). Tests
+and the console demo build the very same app with `request=OfflineBotApi()` and feed it
+updates.
 
 Owned resources follow the application's lifecycle: the FAQ knowledge base is loaded and
 the database migrated in `post_init`, the database disposed in `post_shutdown`.
@@ -10,13 +11,15 @@ the database migrated in `post_init`, the database disposed in `post_shutdown`.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Callable, Coroutine, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
 
 from telegram import BotCommand, Update
-from telegram.error import TelegramError
+from telegram.error import InvalidToken, NetworkError, RetryAfter, TelegramError
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -35,6 +38,7 @@ from handlers import (
     errors,
     fallbacks,
     faq,
+    privacy,
     records,
     reminder_texts,
     reminders,
@@ -44,18 +48,24 @@ from handlers import (
     workspace,
 )
 from handlers.callbackdata import BULK_PREFIX, FAQ_PREFIX, LIST_PREFIX, REC_PREFIX, WS_PREFIX
-from handlers.context import install_core
+from handlers.context import install_core, installed_core
 from ims_bot import reminders as reminder_service
+from ims_bot import webhook as webhook_server
 from ims_bot.access import AccessService
 from ims_bot.db import Database
+from ims_bot.errors import BotStartFailed
 from ims_bot.offline import OFFLINE_TOKEN
+from ims_bot.polling import Poller
+from ims_bot.prompts import PromptService
 from ims_bot.recompute import PeriodService
 from ims_bot.records import RecordService
 from ims_bot.settings import Settings, SettingsError
+from ims_bot.update_order import PerUserUpdateProcessor
 
 logger = logging.getLogger(__name__)
 
 AnyApplication = Application[Any, Any, Any, Any, Any, Any]
+Callback = Callable[[Update, Any], Coroutine[Any, Any, None]]
 
 
 @dataclass(frozen=True)
@@ -71,6 +81,7 @@ class Core:
     access: AccessService | None = field(init=False, default=None)
     records: RecordService | None = field(init=False, default=None)
     periods: PeriodService | None = field(init=False, default=None)
+    prompts: PromptService | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
         if self.db is not None:
@@ -78,6 +89,7 @@ class Core:
             object.__setattr__(self, "access", AccessService(self.db, self.settings.now))
             object.__setattr__(self, "records", RecordService(self.db, self.settings.today))
             object.__setattr__(self, "periods", PeriodService(self.db, self.settings.today))
+            object.__setattr__(self, "prompts", PromptService(self.db, self.settings.now))
 
 
 def build_core(settings: Settings, db: Database | None) -> Core:
@@ -93,8 +105,39 @@ def handler_table() -> list[tuple[BaseHandler[Any, Any, Any], int]]:
     handler raises `ApplicationHandlerStop`. Feature handlers for commands and buttons go in
     group 0, *before* the catch-alls at its end.
     """
-    private_text = filters.TEXT & ~filters.COMMAND & filters.ChatType.PRIVATE
+    private = filters.ChatType.PRIVATE
+    private_text = filters.TEXT & ~filters.COMMAND & private
     record_buttons = rf"^({WS_PREFIX}|{REC_PREFIX}|{LIST_PREFIX}|{BULK_PREFIX}):"
+    # Everything that shows or changes a GSTIN's data, or where its reminders go, runs only
+    # in the user's private chat. A group's members are not the GSTIN's members: a /pending
+    # typed in a group was answered there for everyone to read, and a /link, /join or
+    # /remind made the group the chat that received the GSTIN's reminders. In any other
+    # chat these commands and buttons get only a pointer to the private chat (privacy.py).
+    gstin_commands: list[tuple[str, Callback]] = [
+        # GSTINs and access: who may see which workspace.
+        ("link", workspace.link),
+        ("gstin", workspace.gstins),
+        ("unlink", workspace.unlink),
+        ("invite", workspace.invite),
+        ("members", workspace.members),
+        ("join", workspace.join),
+        ("demo", workspace.demo),
+        # Records of the active GSTIN.
+        ("pending", records.pending),
+        ("history", records.history),
+        ("recompute", records.recompute),
+        # What was filed outside the bot: GSTR-3B of a period, the annual return (s.16(4)).
+        ("filed", records.filed),
+        ("annualreturn", records.annual_return),
+        ("summary", records.summary),
+        ("export", records.export),
+        # Naming a supplier (GSTN data has no trade names): a command, not a reply to a
+        # prompt, so no state waits on the server and any replica can take it.
+        ("supplier", records.supplier),
+        # Deadlines and reminder settings.
+        ("deadlines", reminders.deadlines),
+        ("remind", reminders.remind),
+    ]
     return [
         # -- group -1, cross-cutting: sees every update before any feature does.
         (TypeHandler(Update, trace.log_update), -1),
@@ -105,26 +148,25 @@ def handler_table() -> list[tuple[BaseHandler[Any, Any, Any], int]]:
         (CommandHandler("start", start.start), 0),
         (CommandHandler("help", start.help_command), 0),
         (CommandHandler("faq", faq.browse), 0),
-        # GSTINs and access: who may see which workspace.
-        (CommandHandler("link", workspace.link), 0),
-        (CommandHandler("gstin", workspace.gstins), 0),
-        (CommandHandler("unlink", workspace.unlink), 0),
-        (CommandHandler("invite", workspace.invite), 0),
-        (CommandHandler("join", workspace.join), 0),
-        (CommandHandler("demo", workspace.demo), 0),
-        # Records of the active GSTIN.
-        (CommandHandler("pending", records.pending), 0),
-        (CommandHandler("history", records.history), 0),
-        (CommandHandler("recompute", records.recompute), 0),
-        (CommandHandler("summary", records.summary), 0),
-        (CommandHandler("export", records.export), 0),
-        # Deadlines and reminder settings.
-        (CommandHandler("deadlines", reminders.deadlines), 0),
-        (CommandHandler("remind", reminders.remind), 0),
+        *[(CommandHandler(name, run, filters=private), 0) for name, run in gstin_commands],
+        # The same commands in a group or channel: only a link to the private chat.
+        (
+            CommandHandler(
+                [name for name, _ in gstin_commands], privacy.command_elsewhere, filters=~private
+            ),
+            0,
+        ),
         # The portal's IMS file, sent as a document.
-        (MessageHandler(filters.Document.ALL & filters.ChatType.PRIVATE, records.document), 0),
+        (MessageHandler(filters.Document.ALL & private, records.document), 0),
         # -- group 0, buttons, routed by prefix; callbackdata parses the rest.
         (CallbackQueryHandler(faq.button, pattern=rf"^{FAQ_PREFIX}:"), 0),
+        # Any other button outside a private chat: an alert, and nothing shown (see above).
+        (
+            privacy.ButtonOutsidePrivateChat(
+                privacy.button_elsewhere, pattern=rf"^(?!{FAQ_PREFIX}:)"
+            ),
+            0,
+        ),
         (CallbackQueryHandler(records.button, pattern=record_buttons), 0),
         # Buttons under a reminder message (open records / recompute of its GSTIN), and
         # the /remind settings buttons.
@@ -154,13 +196,15 @@ def build_application(
     request: BaseRequest | None = None,
     core: Core | None = None,
     rate_limiter: bool = True,
+    webhook: bool = False,
 ) -> AnyApplication:
     """An un-started Application for `settings`.
 
     `request` replaces the HTTP client (e.g. `OfflineBotApi`) for both API calls and
     getUpdates; then a dummy token is used if none is configured. `core` replaces the one
     post_init would build (tests pass a ready Core). `rate_limiter=False` drops PTB's
-    AIORateLimiter, for tests and the console where nothing is throttled.
+    AIORateLimiter, for tests and the console where nothing is throttled. `webhook=True`
+    builds it without an Updater: `ims_bot.webhook` feeds it the updates.
     """
     token = settings.token or (OFFLINE_TOKEN if request is not None else None)
     if token is None:
@@ -195,9 +239,15 @@ def build_application(
         .base_file_url(settings.file_url)
         .post_init(post_init)
         .post_shutdown(post_shutdown)
+        # Different users concurrently, each user's updates in order (see update_order).
+        .concurrent_updates(PerUserUpdateProcessor())
     )
+    if webhook:
+        builder = builder.updater(None)
     if request is not None:
-        builder = builder.request(request).get_updates_request(request)
+        builder = builder.request(request)
+        if not webhook:
+            builder = builder.get_updates_request(request)
     if rate_limiter:
         # Retry a request Telegram answered 429 (after its retry_after) instead of losing it.
         builder = builder.rate_limiter(AIORateLimiter(max_retries=3))
@@ -208,24 +258,85 @@ def build_application(
     return application
 
 
+@contextmanager
+def _start_up_errors(settings: Settings) -> Iterator[None]:
+    """Turn the Bot API's refusals at start-up into one line for the CLI, without the token
+    (PTB's `InvalidToken` message quotes it)."""
+    try:
+        yield
+    except InvalidToken:
+        raise BotStartFailed(
+            "Telegram rejected the token (IMS_BOT_TOKEN): it was revoked or mistyped; "
+            "get the current one from @BotFather",
+            retryable=False,
+        ) from None
+    except (NetworkError, RetryAfter) as exc:
+        raise BotStartFailed(
+            f"cannot reach the Bot API at {settings.api_url}: {exc.message}", retryable=True
+        ) from None
+    except TelegramError as exc:
+        raise BotStartFailed(f"the Bot API refused: {exc.message}", retryable=False) from None
+
+
 def run_polling(settings: Settings) -> None:
-    """Run the bot with long polling until interrupted."""
-    build_application(settings).run_polling(allowed_updates=Update.ALL_TYPES)
+    """Run the bot with long polling until SIGINT or SIGTERM."""
+    with _start_up_errors(settings):
+        asyncio.run(_poll(build_application(settings, webhook=True)))
 
 
-def run_webhook(settings: Settings, *, url: str, listen: str, port: int, secret: str) -> None:
-    """Run PTB's webhook server; Telegram must present `secret` with every update.
+async def _poll(application: AnyApplication) -> None:
+    """Start the application without PTB's Updater and poll with `ims_bot.polling`, which
+    confirms an update to Telegram only once it is handled. A failure at start-up is raised
+    to the CLI (one line) instead of logged with a traceback."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in webhook_server.STOP_SIGNALS:
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await application.initialize()
+        if application.post_init is not None:
+            await application.post_init(application)
+        await application.start()
+        ledger = webhook_server.update_ledger(installed_core(application).db)
+        await Poller(application, ledger).run(stop)
+    finally:
+        for sig in webhook_server.STOP_SIGNALS:
+            loop.remove_signal_handler(sig)
+        if application.running:
+            await application.stop()
+            if application.post_stop is not None:
+                await application.post_stop(application)
+        await application.shutdown()
+        if application.post_shutdown is not None:
+            await application.post_shutdown(application)
 
-    The server listens on the path of the public `url`, so a reverse proxy can forward it
-    unchanged.
+
+def run_webhook(
+    settings: Settings,
+    *,
+    url: str,
+    listen: str,
+    port: int,
+    secret: str,
+    max_connections: int = webhook_server.DEFAULT_MAX_CONNECTIONS,
+) -> None:
+    """Run the bot behind its own webhook server until SIGINT or SIGTERM.
+
+    Telegram must present `secret` with every update. The server listens on the path of the
+    public `url`, so a reverse proxy can forward it unchanged.
     """
     if not secret:
         raise SettingsError("a webhook needs a secret token")
-    build_application(settings).run_webhook(
-        listen=listen,
-        port=port,
-        url_path=urlsplit(url).path.lstrip("/"),
-        webhook_url=url,
-        secret_token=secret,
-        allowed_updates=Update.ALL_TYPES,
-    )
+    application = build_application(settings, webhook=True)
+
+    def ledger() -> webhook_server.UpdateLedger:
+        # Called after post_init, once the Core (and its database) is installed.
+        return webhook_server.update_ledger(installed_core(application).db)
+
+    with _start_up_errors(settings):
+        asyncio.run(
+            webhook_server.serve(
+                application, url=url, listen=listen, port=port, secret=secret,
+                max_connections=max_connections, ledger=ledger,
+            )
+        )

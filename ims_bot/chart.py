@@ -13,6 +13,8 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
     from ims_bot.db import Database
 
 STATUS_LABELS = {
@@ -29,6 +31,18 @@ STATUS_COLOURS = {
 }
 
 
+#: Longest supplier name under a bar; longer ones keep their start and their end.
+NAME_WIDTH = 28
+
+
+def bar_label(name: str) -> str:
+    """A supplier's name as a bar's label: at most NAME_WIDTH characters with its end kept
+    (branches of one firm differ there), and every `$` literal (never matplotlib's maths)."""
+    if len(name) > NAME_WIDTH:
+        name = name[: NAME_WIDTH - 9] + "…" + name[-8:]
+    return name.replace("$", r"\$")
+
+
 def summary_chart(
     itc_by_status: Mapping[str, Decimal],
     top_suppliers: Sequence[tuple[str, Decimal]],
@@ -36,6 +50,19 @@ def summary_chart(
     title: str = "",
 ) -> bytes:
     """A PNG with two bar charts: ITC (₹) per status, and ITC of the top suppliers."""
+    figure = summary_figure(itc_by_status, top_suppliers, title=title)
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    return buffer.getvalue()
+
+
+def summary_figure(
+    itc_by_status: Mapping[str, Decimal],
+    top_suppliers: Sequence[tuple[str, Decimal]],
+    *,
+    title: str = "",
+) -> Figure:
+    """The chart as a matplotlib Figure on the Agg canvas (drawn by `summary_chart`)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -50,17 +77,18 @@ def summary_chart(
     )
     by_status.set_title("ITC by status (₹)")
     by_status.invert_yaxis()
-    names = [name[:28] for name, _ in top_suppliers] or ["(none)"]
+    # Names are the suppliers' data: a literal "$" must not start matplotlib's mathtext.
+    names = [bar_label(name) for name, _ in top_suppliers] or ["(none)"]
     values = [float(v) for _, v in top_suppliers] or [0.0]
-    by_supplier.barh(names, values, color="#1565c0")
+    # Positions, not the names, as the y values: two suppliers of one name stay two bars.
+    by_supplier.barh(range(len(names)), values, color="#1565c0")
+    by_supplier.set_yticks(range(len(names)), labels=names)
     by_supplier.set_title("ITC awaiting a decision, top suppliers (₹)")
     by_supplier.invert_yaxis()
     if title:
-        figure.suptitle(title)
+        figure.suptitle(title.replace("$", r"\$"))
     figure.tight_layout()
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png")
-    return buffer.getvalue()
+    return figure
 
 
 def chart_data(
@@ -72,6 +100,7 @@ def chart_data(
 
     from ims_bot.models import Record
     from ims_bot.records import OPEN_STATUSES
+    from ims_bot.suppliers import display_name, names_for
 
     tax = Record.igst + Record.cgst + Record.sgst + Record.cess
     with db.begin() as session:
@@ -83,14 +112,16 @@ def chart_data(
                 .group_by(Record.status)
             )
         }
+        totals = session.execute(
+            select(Record.supplier_gstin, func.sum(tax))
+            .where(Record.taxpayer_id == taxpayer_id, Record.status.in_(OPEN_STATUSES))
+            .group_by(Record.supplier_gstin)
+            .order_by(func.sum(tax).desc(), Record.supplier_gstin)
+            .limit(top)
+        ).all()
+        names = names_for(session, taxpayer_id, (gstin for gstin, _ in totals))
         suppliers = [
-            (name or gstin, Decimal(total or 0))
-            for gstin, name, total in session.execute(
-                select(Record.supplier_gstin, func.max(Record.supplier_name), func.sum(tax))
-                .where(Record.taxpayer_id == taxpayer_id, Record.status.in_(OPEN_STATUSES))
-                .group_by(Record.supplier_gstin)
-                .order_by(func.sum(tax).desc(), Record.supplier_gstin)
-                .limit(top)
-            )
+            (display_name(names.get(gstin), gstin), Decimal(total or 0))
+            for gstin, total in totals
         ]
     return by_status, suppliers

@@ -17,7 +17,7 @@ from enum import IntEnum, unique
 from pathlib import Path
 from typing import IO, Any
 
-from ims_bot.domain import Action, Frequency, Period, Reduction, Section, Status
+from ims_bot.domain import Action, Frequency, Period, Reduction, Section, Status, parse_amount
 
 
 @unique
@@ -135,6 +135,11 @@ def cmd_import(env: Env, args: argparse.Namespace) -> ExitCode:
         )
     for section, count in sorted(report.by_section.items()):
         env.out(f"  {Section(section).label}: {count}")
+    if report.not_handled:
+        left = ", ".join(f"{k} {n} record(s)" for k, n in sorted(report.not_handled.items()))
+        env.out(f"Not handled by IMS Bot (left out): {left}.")
+    for warning in report.warnings:
+        env.out(f"Warning: {warning}")
     env.out(f"ITC on records needing a decision: {_money(report.open_tax.total)}")
     return ExitCode.OK
 
@@ -161,11 +166,12 @@ def _filter(args: argparse.Namespace) -> Any:
 def _record_line(r: Any) -> str:
     return (
         f"{r.id:>7}  {r.section.value:<6} {r.number:<18} {r.doc_date or ''!s:<10}  "
-        f"{r.supplier_name[:24]:<24} {_money(r.tax.total):>14}  {r.status.value}"
+        f"{r.supplier_label[:24]:<24} {_money(r.tax.total):>14}  {r.status.value}"
     )
 
 
 def cmd_records(env: Env, args: argparse.Namespace) -> ExitCode:
+    from ims_bot.errors import InvalidInput
     from ims_bot.records import RecordService, Sort
     from ims_bot.workspaces import get_workspace
 
@@ -178,9 +184,27 @@ def cmd_records(env: Env, args: argparse.Namespace) -> ExitCode:
         return ExitCode.OK
     page = service.list(workspace.id, flt, sort=Sort(args.sort), page=args.page,
                         page_size=args.page_size)
+    if not page.items and page.page > 1:
+        raise InvalidInput(f"there is no page {args.page}: {page.total_text} record(s) make "
+                           f"{page.pages} page(s) of {args.page_size}")
     env.out(f"{page.total} record(s) for {workspace.gstin}, page {page.page}/{page.pages}")
     for view in page.items:
         env.out(_record_line(view))
+    return ExitCode.OK
+
+
+def cmd_supplier(env: Env, args: argparse.Namespace) -> ExitCode:
+    from ims_bot.suppliers import readable_gstin, rename
+    from ims_bot.workspaces import get_workspace
+
+    db = _database(env)
+    workspace = get_workspace(db, args.gstin)
+    named = rename(db, workspace.id, args.supplier_gstin, " ".join(args.name))
+    if args.json:
+        env.json(named.to_json())
+        return ExitCode.OK
+    was = f" (was {named.previous!r})" if named.previous and named.previous != named.name else ""
+    env.out(f"Supplier {readable_gstin(named.gstin)} is now named {named.name!r}{was}.")
     return ExitCode.OK
 
 
@@ -216,6 +240,8 @@ def cmd_act(env: Env, args: argparse.Namespace) -> ExitCode:
     else:
         env.out(f"Record {record.id} ({record.number}) is already {record.status.value}: "
                 "nothing changed.")
+    if record.time_barred and not args.json:
+        env.out(f"Warning: {record.time_barred} Accepting it brings no ITC.")
     return ExitCode.OK
 
 
@@ -311,6 +337,8 @@ def cmd_recompute(env: Env, args: argparse.Namespace) -> ExitCode:
         t = bucket.tax
         env.out(f"{name.replace('_', ' '):<22}{t.igst:>14,.2f}{t.cgst:>14,.2f}{t.sgst:>14,.2f}"
                 f"{t.cess:>12,.2f}{bucket.count:>9}")
+    for note in result.notes:
+        env.out(f"Note: {note}")
     if result.change is None:
         env.out("First recompute of this period.")
     elif result.unchanged:
@@ -341,13 +369,35 @@ def cmd_filed(env: Env, args: argparse.Namespace) -> ExitCode:
     return ExitCode.OK
 
 
+def cmd_annual_return(env: Env, args: argparse.Namespace) -> ExitCode:
+    from ims_bot.domain import parse_day, parse_financial_year
+    from ims_bot.recompute import PeriodService
+    from ims_bot.workspaces import get_workspace
+
+    try:
+        fy = parse_financial_year(args.fy)
+        filed_on = parse_day(args.filed_on)
+    except ValueError as exc:
+        raise Usage(str(exc)) from None
+    db = _database(env)
+    workspace = get_workspace(db, args.gstin)
+    PeriodService(db, _today(env)).record_annual_return(
+        workspace.id, fy, filed_on, actor="cli", channel="cli"
+    )
+    env.out(f"Recorded the annual return for FY {fy}-{(fy + 1) % 100:02d} as filed on "
+            f"{filed_on:%d %b %Y}: ITC of that year can no longer be claimed in a GSTR-3B "
+            "filed after it (s.16(4)).")
+    return ExitCode.OK
+
+
 def cmd_export(env: Env, args: argparse.Namespace) -> ExitCode:
-    from ims_bot.export import export_requests
+    from ims_bot.export import build_export
     from ims_bot.workspaces import get_workspace
 
     db = _database(env)
     workspace = get_workspace(db, args.gstin)
-    save, reset = export_requests(db, workspace.id)
+    result = build_export(db, workspace.id)
+    save, reset = result.save, result.reset
     text = json.dumps(save, ensure_ascii=False, indent=1)
     count = sum(len(v) for v in save["invdata"].values())
     if args.output:
@@ -363,6 +413,8 @@ def cmd_export(env: Env, args: argparse.Namespace) -> ExitCode:
         print(f"{resets} record(s) went back to no action: upload the RESET request "
               f"{'in ' + str(target) if target else '(use -o FILE to write it)'} too.",
               file=env.stderr)
+    if result.left_out_note:
+        print(result.left_out_note, file=env.stderr)
     return ExitCode.OK
 
 
@@ -402,9 +454,13 @@ def cmd_chat(env: Env, args: argparse.Namespace) -> ExitCode:
     return ExitCode(code)
 
 
-def _bot_settings(env: Env) -> Any:
-    """Settings for talking to Telegram: a token and a usable database URL, or one clear line."""
+def _bot_settings(env: Env, *secrets: str) -> Any:
+    """Settings for talking to Telegram: a token and a usable database URL, or one clear line.
+
+    Logging is set up here, at the configured level, with the token, the database password
+    and `secrets` (the webhook's) redacted from every line."""
     from ims_bot.db import parse_database_url
+    from ims_bot.logs import configure_logging
     from ims_bot.settings import SettingsError
 
     settings = _settings(env)
@@ -413,16 +469,9 @@ def _bot_settings(env: Env) -> Any:
             "IMS_BOT_TOKEN is not set: get a token from @BotFather and put it in the environment "
             "or .env (ims-bot chat --demo needs none)"
         )
-    parse_database_url(settings.database_url)
-    logging.basicConfig(
-        level=settings.log_level,
-        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
-        stream=env.stderr,
-        force=True,
-    )
-    if settings.log_level != "DEBUG":
-        # httpx logs every request URL at INFO, and Bot API URLs contain the token.
-        logging.getLogger("httpx").setLevel(logging.WARNING)
+    password = parse_database_url(settings.database_url).password
+    configure_logging(settings.log_level, env.stderr,
+                      [settings.token, password and str(password), *secrets])
     return settings
 
 
@@ -436,8 +485,8 @@ def cmd_run(env: Env, args: argparse.Namespace) -> ExitCode:
 def cmd_webhook(env: Env, args: argparse.Namespace) -> ExitCode:
     from ims_bot.app import run_webhook
 
-    run_webhook(_bot_settings(env), url=args.url, listen=args.listen, port=args.port,
-                secret=args.secret)
+    run_webhook(_bot_settings(env, args.secret), url=args.url, listen=args.listen,
+                port=args.port, secret=args.secret, max_connections=args.max_connections)
     return ExitCode.OK
 
 
@@ -480,6 +529,13 @@ def _webhook_secret(text: str) -> str:
     return text
 
 
+def _max_connections(text: str) -> int:
+    # Telegram's range for setWebhook's max_connections.
+    if not text.isdigit() or not 1 <= int(text) <= 100:
+        raise argparse.ArgumentTypeError(f"from 1 to 100, got {text[:20]!r}")
+    return int(text)
+
+
 def _seconds(text: str) -> float:
     try:
         value = float(text)
@@ -494,12 +550,14 @@ COMMANDS: dict[str, Callable[[Env, argparse.Namespace], ExitCode]] = {
     "ask": cmd_ask,
     "import": cmd_import,
     "records": cmd_records,
+    "supplier": cmd_supplier,
     "act": cmd_act,
     "bulk": cmd_bulk,
     "undo": cmd_undo,
     "history": cmd_history,
     "recompute": cmd_recompute,
     "filed": cmd_filed,
+    "annual-return": cmd_annual_return,
     "export": cmd_export,
     "deadlines": cmd_deadlines,
     "demo-data": cmd_demo_data,
@@ -526,11 +584,9 @@ def _add_filters(p: argparse.ArgumentParser) -> None:
 
 def _decimal(text: str) -> str:
     try:
-        value = Decimal(text)
-    except ArithmeticError:
-        raise argparse.ArgumentTypeError(f"not an amount: {text!r}") from None
-    if not value.is_finite() or value < 0:
-        raise argparse.ArgumentTypeError(f"not an amount: {text!r}")
+        parse_amount(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
     return text
 
 
@@ -573,6 +629,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--page-size", dest="page_size", type=_positive, default=20)
     p.add_argument("--json", action="store_true", help="all matching records as JSON")
 
+    p = sub.add_parser("supplier", help="name a supplier (your name wins over any file's)")
+    p.add_argument("--gstin", required=True)
+    p.add_argument("supplier_gstin", help="the supplier's GSTIN, as on its records")
+    p.add_argument("name", nargs="+", help="the name to show for it (at most 100 characters)")
+    p.add_argument("--json", action="store_true")
+
     p = sub.add_parser("act", help="accept, reject or keep pending one record")
     p.add_argument("--gstin", required=True)
     p.add_argument("record_id", type=_positive)
@@ -609,6 +671,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--gstin", required=True)
     p.add_argument("--period", required=True, help="MMYYYY")
 
+    p = sub.add_parser(
+        "annual-return", help="record the day the annual return of a year was filed (s.16(4))"
+    )
+    p.add_argument("--gstin", required=True)
+    p.add_argument("--fy", required=True, help="financial year, e.g. 2024-25")
+    p.add_argument("--filed-on", required=True, help="YYYY-MM-DD")
+
     p = sub.add_parser("export", help="write the portal's save request for your actions")
     p.add_argument("--gstin", required=True)
     p.add_argument("-o", "--output")
@@ -638,6 +707,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=_port, default=8443, help="port to listen on")
     p.add_argument("--secret", required=True, type=_webhook_secret,
                    help="secret Telegram sends with each update (A-Z a-z 0-9 _ -)")
+    p.add_argument("--max-connections", dest="max_connections", type=_max_connections,
+                   default=40, help="most updates Telegram sends at once (1-100, default 40)")
 
     p = sub.add_parser("doctor", help="check configuration, database and Telegram access")
     p.add_argument("--upgrade", action="store_true",
@@ -650,7 +721,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _failure(env: Env, message: str, code: ExitCode) -> ExitCode:
-    print(f"ims-bot: {message}", file=env.stderr)
+    from ims_bot.logs import redact
+
+    # Whatever a failure quotes (a URL, a library's message), no token leaves with it.
+    print(f"ims-bot: {redact(message)}", file=env.stderr)
     return code
 
 
@@ -659,7 +733,7 @@ def _run(env: Env, args: argparse.Namespace) -> ExitCode:
     from sqlalchemy.exc import OperationalError
 
     from ims_bot.db import DatabaseUrlError
-    from ims_bot.errors import Conflict, ImportRefused, ImsError, Refused
+    from ims_bot.errors import BotStartFailed, Conflict, ImportRefused, ImsError, Refused
     from ims_bot.portal import PortalFileError
     from ims_bot.settings import SettingsError
 
@@ -682,6 +756,8 @@ def _run(env: Env, args: argparse.Namespace) -> ExitCode:
         return _failure(env, f"cannot import: {exc}", ExitCode.FAILED)
     except (SettingsError, DatabaseUrlError) as exc:
         return _failure(env, str(exc), ExitCode.FAILED)
+    except BotStartFailed as exc:
+        return _failure(env, str(exc), ExitCode.UNAVAILABLE if exc.retryable else ExitCode.FAILED)
     except OperationalError as exc:
         reason = str(exc.orig).strip().splitlines()[0] if exc.orig else "unreachable"
         return _failure(env, f"database unavailable: {reason}", ExitCode.UNAVAILABLE)
@@ -691,8 +767,11 @@ def _run(env: Env, args: argparse.Namespace) -> ExitCode:
 
 
 def main(argv: list[str] | None = None, *, env: Env | None = None) -> int:
+    from ims_bot.logs import install_redaction
+
     env = env or Env()
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    install_redaction()  # token-shaped text, before settings (and the real token) are known
     try:
         args = build_parser().parse_args(argv)
     except SystemExit as exc:  # argparse printed the usage error

@@ -22,10 +22,11 @@ import asyncio
 import dataclasses
 import mimetypes
 import re
+import stat
 import sys
 import tempfile
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
@@ -66,6 +67,7 @@ _SILENT_METHODS = frozenset(
      "deletemycommands", "getupdates", "deletewebhook", "close", "logout"}
 )  # fmt: skip
 _PRESS = re.compile(r"^\s*(\d{1,3})\s*$")
+_SURROGATES = re.compile("[\ud800-\udfff]")
 
 
 @dataclass(frozen=True)
@@ -307,11 +309,14 @@ class Console:
         if not path_text:
             self.transcript.write("(usage: /send FILE [caption])\n")
             return
-        path = Path(path_text).expanduser()
         try:
-            content = path.read_bytes()
-        except OSError as exc:
-            self.transcript.write(f"(cannot read {path}: {exc.strerror or exc})\n")
+            path = Path(path_text).expanduser()
+            content = _read_upload(path)
+        except (OSError, ValueError, RuntimeError) as exc:
+            # ValueError: a NUL in the name; RuntimeError: `~nobody` has no home directory.
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+            shown = path_text if len(path_text) <= 80 else path_text[:79] + "…"
+            self.transcript.write(f"(cannot read {shown!r}: {reason})\n")
             return
         mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
         self.transcript.write(f"(sending {path.name}, {len(content):,} bytes)")
@@ -329,6 +334,26 @@ class Console:
         self.transcript.show(self.api.calls[start:])
 
 
+class UploadRefused(ValueError):
+    """A file the console will not send: not a regular file, or over the upload limit."""
+
+
+def _read_upload(path: Path) -> bytes:
+    """The bytes of a regular file of at most MAX_UPLOAD bytes (what the bot takes).
+
+    Devices, pipes and directories are refused before they are opened: `/dev/zero` would be
+    read without end, and opening a FIFO waits for a writer."""
+    from handlers.screens import MAX_UPLOAD
+
+    if not stat.S_ISREG(path.stat().st_mode):
+        raise UploadRefused("not a regular file")
+    with path.open("rb") as stream:
+        content = stream.read(MAX_UPLOAD + 1)
+    if len(content) > MAX_UPLOAD:
+        raise UploadRefused(f"over {MAX_UPLOAD // (1024 * 1024)} MB, more than the bot takes")
+    return content
+
+
 def _split_file_argument(argument: str) -> tuple[str, str]:
     """`"my file.json" caption` or `file.json caption` -> (path, caption)."""
     argument = argument.strip()
@@ -338,20 +363,36 @@ def _split_file_argument(argument: str) -> tuple[str, str]:
         if end > 0:
             return argument[1:end], argument[end + 1 :].strip()
     path, _, caption = argument.partition(" ")
-    if Path(argument).expanduser().exists():  # a path with spaces, typed without quotes
+    try:
+        whole = Path(argument).expanduser().exists()  # a path with spaces, typed unquoted
+    except (OSError, ValueError, RuntimeError):  # too long, a NUL, `~nobody`
+        whole = False
+    if whole:
         return argument, ""
     return path, caption.strip()
 
 
 def _read_line(stdin: IO[str], stdout: IO[str], interactive: bool) -> str | None:
-    """The next input line, or None at the end of input."""
+    """The next input line, or None at the end of input. Bytes that were not UTF-8 (kept
+    as lone surrogates by Python's surrogateescape) come back as U+FFFD."""
     if interactive:
         try:
-            return input(PROMPT) if _is_std(stdin, stdout) else _prompted(stdin, stdout)
+            line = input(PROMPT) if _is_std(stdin, stdout) else _prompted(stdin, stdout)
         except EOFError:
             return None
+        return _SURROGATES.sub("\ufffd", line)
     line = stdin.readline()
-    return None if line == "" else line.rstrip("\r\n")
+    return None if line == "" else _SURROGATES.sub("\ufffd", line.rstrip("\r\n"))
+
+
+def _tolerate_bad_bytes(stdin: IO[str], stdout: IO[str]) -> None:
+    """Input that is not UTF-8 reads as U+FFFD, and output the terminal cannot encode is
+    escaped, instead of either ending the session with a traceback."""
+    for stream, errors in ((stdin, "replace"), (stdout, "backslashreplace")):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            with suppress(ValueError, OSError):  # a closed or odd stream: keep it as it is
+                reconfigure(errors=errors)
 
 
 def _is_std(stdin: IO[str], stdout: IO[str]) -> bool:
@@ -381,6 +422,7 @@ async def run_console(
     replies, so that a piped script yields a readable transcript.
     """
     interactive = _isatty(stdin)
+    _tolerate_bad_bytes(stdin, stdout)
     # Never use a configured token offline: nothing must reach Telegram from here.
     settings = dataclasses.replace(settings, token=None)
     with _session_settings(settings, demo) as (session_settings, banner):
@@ -411,6 +453,9 @@ async def _loop(console: Console, stdin: IO[str], stdout: IO[str], interactive: 
             line = _read_line(stdin, stdout, interactive)
         except KeyboardInterrupt:
             line = None
+        except UnicodeDecodeError:  # a stream that could not be told to replace bad bytes
+            console.transcript.write("(the input is not UTF-8 text: the session ends)")
+            return
         if line is None:
             if interactive:
                 console.transcript.write()

@@ -17,6 +17,8 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+#: PostgreSQL advisory lock key held while migrating ("IMSBOT" in ASCII).
+MIGRATION_LOCK = 0x494D53424F54
 
 
 class DatabaseUrlError(ValueError):
@@ -40,6 +42,15 @@ def parse_database_url(url: str) -> URL:
         # psycopg 3 is the driver we ship; plain postgresql:// would ask for psycopg2.
         parsed = parsed.set(drivername="postgresql+psycopg")
     return parsed
+
+
+#: Execution option marking the engine of read-only units of work.
+READ_ONLY = "ims_read_only"
+
+
+def _sqlite_begin(connection: Any) -> None:
+    deferred = connection.get_execution_options().get(READ_ONLY)
+    connection.exec_driver_sql("BEGIN" if deferred else "BEGIN IMMEDIATE")
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -78,8 +89,9 @@ class Database:
         if self.is_sqlite:
             event.listen(self.engine, "connect", _sqlite_pragmas)
             # SQLite starts a write transaction lazily; BEGIN IMMEDIATE takes the write lock
-            # up front so that a read-then-write unit of work cannot be overtaken.
-            event.listen(self.engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
+            # up front so that a read-then-write unit of work cannot be overtaken. Read-only
+            # units (`read()`) begin deferred: in WAL mode they never wait for a writer.
+            event.listen(self.engine, "begin", _sqlite_begin)
             event.listen(
                 self.engine,
                 "connect",
@@ -88,12 +100,26 @@ class Database:
         self.session_factory: sessionmaker[Session] = sessionmaker(
             self.engine, expire_on_commit=False
         )
+        self._read_factory: sessionmaker[Session] = sessionmaker(
+            self.engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False
+        )
 
     @contextmanager
     def begin(self) -> Iterator[Session]:
         """One unit of work: commits on success, rolls back on any exception."""
         with self.session_factory.begin() as session:
             yield session
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """A read-only unit of work: on SQLite it takes no write lock, so a long import or
+        bulk action in another process or thread never makes it wait ("database is locked").
+        Nothing written in it is kept."""
+        with self._read_factory() as session:
+            try:
+                yield session
+            finally:
+                session.rollback()
 
     def alembic_config(self) -> Any:
         from alembic.config import Config
@@ -108,6 +134,11 @@ class Database:
 
         config = self.alembic_config()
         with self.engine.begin() as connection:
+            if not self.is_sqlite:
+                # Replicas and CLI runs may start together on a fresh database: one migrates,
+                # the others wait here, then find the schema at head. (SQLite's BEGIN
+                # IMMEDIATE already serialises them.) Released when this transaction ends.
+                connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})")
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -28,6 +28,7 @@ from ims_bot.models import LOCAL_OWNER, Membership, PeriodState, Record, Taxpaye
 from ims_bot.money import rupees
 from ims_bot.records import OPEN_STATUSES
 from ims_bot.settings import INDIA
+from ims_bot.suppliers import names_for_many
 from ims_bot.workspaces import parse_gstin
 
 #: Sections whose pending may be limited to one tax period (credit notes, and downward
@@ -278,7 +279,7 @@ def _leaving(
             end = rules.pending_window_end(facts, ctx)
             if end is not None:
                 dates[(taxpayer_id, DeadlineKind.PENDING_WINDOW, end)] += 1
-            limit = rules.pending_time_limit(facts)
+            limit = rules.pending_time_limit(facts, ctx)
             if limit is not None and facts.status is Status.PENDING:
                 dates[(taxpayer_id, DeadlineKind.ITC_TIME_LIMIT, limit)] += 1
     return {
@@ -297,7 +298,7 @@ _SECTION_ORDER = {section.value: i for i, section in enumerate(Section)}
 @dataclass(frozen=True)
 class SupplierItc:
     gstin: str
-    name: str
+    name: str  # as known (suppliers table), "" until a name is known
     records: int
     itc: Decimal
 
@@ -325,7 +326,6 @@ class _Arrival:
     created_at: datetime
     section: str
     supplier_gstin: str
-    supplier_name: str
     open: bool
     records: int
     tax: Decimal
@@ -363,7 +363,6 @@ def new_records(
                 Record.created_at,
                 Record.section,
                 Record.supplier_gstin,
-                func.max(Record.supplier_name),
                 is_open.label("open"),
                 func.count(Record.id),
                 func.coalesce(func.sum(tax), 0),
@@ -381,20 +380,34 @@ def new_records(
                 is_open,
             )
         )
-        for taxpayer_id, created, section, gstin, name, open_, count, amount in session.execute(
-            stmt
-        ):
+        for taxpayer_id, created, section, gstin, open_, count, amount in session.execute(stmt):
             arrivals[taxpayer_id].append(
                 _Arrival(
-                    _india(created), section, gstin, name or "", bool(open_), count,
+                    _india(created), section, gstin, bool(open_), count,
                     Decimal(amount).quantize(Decimal("0.01")),
                 )
             )
-    return {
+    found = {
         (taxpayer_id, since): _summarise(
             [a for a in arrivals.get(taxpayer_id, ()) if a.created_at > since]
         )
         for taxpayer_id, since in windows
+    }
+    return _with_names(session, found)
+
+
+def _with_names(
+    session: Session, found: dict[tuple[int, datetime], NewRecords]
+) -> dict[tuple[int, datetime], NewRecords]:
+    """Name the top suppliers (only those: a digest names a few) from the suppliers table."""
+    wanted = {(t, s.gstin) for (t, _), news in found.items() for s in news.top_suppliers}
+    names = names_for_many(session, wanted)
+    return {
+        (t, since): replace(news, top_suppliers=tuple(
+            replace(s, name=names.get((t, s.gstin), ""))
+            for s in news.top_suppliers
+        ))
+        for (t, since), news in found.items()
     }
 
 
@@ -402,7 +415,6 @@ def _summarise(arrivals: Sequence[_Arrival]) -> NewRecords:
     if not arrivals:
         return NewRecords()
     sections: dict[str, int] = defaultdict(int)
-    names: dict[str, str] = defaultdict(str)
     counts: dict[str, int] = defaultdict(int)
     amounts: dict[str, Decimal] = defaultdict(Decimal)
     itc = credit_note_tax = Decimal(0)
@@ -412,11 +424,10 @@ def _summarise(arrivals: Sequence[_Arrival]) -> NewRecords:
             credit_note_tax += a.tax
             continue
         itc += a.tax
-        names[a.supplier_gstin] = max(names[a.supplier_gstin], a.supplier_name)
         counts[a.supplier_gstin] += a.records
         amounts[a.supplier_gstin] += a.tax
     ranked = sorted(
-        (SupplierItc(g, names[g], counts[g], amounts[g]) for g in amounts if amounts[g] > 0),
+        (SupplierItc(g, "", counts[g], amounts[g]) for g in amounts if amounts[g] > 0),
         key=lambda s: (-s.itc, s.gstin),
     )
     return NewRecords(
@@ -450,7 +461,8 @@ def todo_text(deadline: Deadline, work: OpenWork | None) -> str:
             DeadlineKind.GSTR3B_DUE: "Act on your IMS records and recompute GSTR-2B, then "
             "file GSTR-3B.",
             DeadlineKind.PENDING_WINDOW: "Accept or reject credit notes you kept pending.",
-            DeadlineKind.ITC_TIME_LIMIT: "Decide on invoices you kept pending.",
+            DeadlineKind.ITC_TIME_LIMIT: "Accept invoices you kept pending before you file "
+            "that GSTR-3B.",
         }[deadline.kind]
     if work.filed and deadline.kind is not DeadlineKind.ITC_TIME_LIMIT:
         return "GSTR-3B filed: nothing left to do."
@@ -464,7 +476,10 @@ def todo_text(deadline: Deadline, work: OpenWork | None) -> str:
     if deadline.kind is DeadlineKind.ITC_TIME_LIMIT:
         if not work.leaving_window:
             return "No pending invoices reach this limit."
-        return f"{_plural(work.leaving_window, 'pending record')}: accept or reject by then."
+        return (
+            f"{_plural(work.leaving_window, 'pending record')}: accept or reject them before "
+            "you file that GSTR-3B."
+        )
     if not work.open_records:
         return "Nothing open in IMS"
     text = f"{_plural(work.open_records, 'record')} need a decision"

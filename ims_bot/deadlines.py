@@ -74,11 +74,35 @@ def financial_year_start(day: date) -> int:
 
 
 def itc_time_limit(document_date: date) -> date:
-    """s.16(4): 30 November after the end of the document's financial year (§4).
-
-    The "annual return filed earlier" alternative is not modelled: we do not know it.
-    """
+    """s.16(4): 30 November after the end of the document's financial year (§4)."""
     return date(financial_year_start(document_date) + 1, 11, 30)
+
+
+def itc_claim_limit(fy_start: int, annual_return_filed: date | None = None) -> date:
+    """s.16(4): ITC of the financial year starting in `fy_start` must be claimed in a GSTR-3B
+    filed by 30 Nov of the next year, or by the annual return for the year if filed earlier."""
+    limit = date(fy_start + 1, 11, 30)
+    if annual_return_filed is not None and annual_return_filed < limit:
+        return annual_return_filed
+    return limit
+
+
+def itc_last_return(fy_start: int, frequency: Frequency) -> Period:
+    """The last GSTR-3B that can normally carry the year's ITC (§3): its due date falls before
+    30 Nov of the next year — October's return for a monthly filer, Jul–Sep for QRMP."""
+    return Period(fy_start + 1, 9 if frequency is Frequency.QUARTERLY else 10)
+
+
+def itc_limit_title(fy_start: int, frequency: Frequency, state_code: str) -> str:
+    """s.16(4) in the words a user acts on: which return to accept before, and its dates."""
+    last = itc_last_return(fy_start, frequency)
+    due = gstr3b_due_date(last, frequency, state_code)
+    limit = itc_claim_limit(fy_start)
+    return (
+        f"FY {fy_start}-{(fy_start + 1) % 100:02d} ITC (s.16(4)): accept before you file the "
+        f"{period_label(last, frequency)} GSTR-3B (due {due:%d %b}; it must be filed by "
+        f"{limit:%d %b %Y})"
+    )
 
 
 @dataclass(frozen=True)
@@ -146,15 +170,16 @@ def calendar(
             )
         period = period.shift(step)
 
-    for year in range(start.year, end.year + 1):
-        limit = date(year, 11, 30)
+    # s.16(4): the deadline a user can act on is the due date of the last GSTR-3B that can
+    # carry the year's ITC (not 30 Nov itself, by which that return must already be filed).
+    for year in range(start.year - 1, end.year + 1):
+        last = itc_last_return(year - 1, frequency)
         found.append(
             Deadline(
                 DeadlineKind.ITC_TIME_LIMIT,
                 Period(year, 3),
-                limit,
-                f"Last day to claim ITC on FY {year - 1}-{year % 100:02d} invoices "
-                "and debit notes (s.16(4))",
+                gstr3b_due_date(last, frequency, state_code),
+                itc_limit_title(year - 1, frequency, state_code),
             )
         )
 

@@ -7,7 +7,10 @@ run because an earlier one failed is reported as SKIP, never as a second failure
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
@@ -109,6 +112,9 @@ def check_database(settings: Settings, *, upgrade: bool = False) -> Check:
     shown = url.render_as_string(hide_password=True)
     if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
         path = Path(url.database).expanduser()
+        problem = _sqlite_problem(path)
+        if problem:
+            return Check(name, Verdict.FAIL, problem)
         if not path.exists() and not upgrade:
             return Check(
                 name,
@@ -120,6 +126,8 @@ def check_database(settings: Settings, *, upgrade: bool = False) -> Check:
         db = Database(settings.database_url)
     except DatabaseUrlError as exc:
         return Check(name, Verdict.FAIL, str(exc))
+    except OSError as exc:  # e.g. its directory could not be created
+        return Check(name, Verdict.FAIL, f"cannot use {shown}: {exc.strerror or exc}")
     try:
         if upgrade:
             db.upgrade()
@@ -129,6 +137,47 @@ def check_database(settings: Settings, *, upgrade: bool = False) -> Check:
     finally:
         db.dispose()
     return _migration_verdict(name, shown, current, head, db)
+
+
+def _sqlite_problem(path: Path) -> str | None:
+    """Why a SQLite database cannot be kept at `path`, or None; checked by creating what is
+    missing (its directories, a probe file next to it) and removing it again."""
+    try:
+        return _sqlite_path_problem(path)
+    except OSError as exc:  # e.g. a directory on the way that may not be searched
+        return f"cannot use {path}: {exc.strerror or exc}"
+
+
+def _sqlite_path_problem(path: Path) -> str | None:
+    if path.is_dir():
+        return f"{path} is a directory, not a database file"
+    if path.exists():
+        return None if os.access(path, os.R_OK | os.W_OK) else f"{path} is not writable"
+    missing: list[Path] = []
+    parent = path.parent
+    while not parent.exists():
+        missing.append(parent)
+        parent = parent.parent
+    if not parent.is_dir():
+        return f"cannot create {path}: {parent} is not a directory"
+    created: list[Path] = []
+    try:
+        for directory in reversed(missing):
+            directory.mkdir()
+            created.append(directory)
+        # SQLite also writes its journal (-wal, -shm) next to the file: the directory itself
+        # must be writable, not just the file creatable.
+        fd, probe = tempfile.mkstemp(prefix=".ims-bot-doctor-", dir=path.parent)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        where = f" ({exc.filename})" if exc.filename and str(exc.filename) != str(path) else ""
+        return f"cannot create {path}: {exc.strerror or exc}{where}"
+    finally:
+        for directory in reversed(created):
+            with contextlib.suppress(OSError):
+                directory.rmdir()
+    return None
 
 
 def _migration_verdict(

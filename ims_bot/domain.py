@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 
@@ -229,6 +229,39 @@ OCT_2025 = Period(2025, 10)
 IMS_FIRST_PERIOD = Period(2024, 10)
 
 
+#: The largest amount anything holds: what the store's Numeric(15, 2) columns can. Every
+#: amount from outside (a file, a typed reduction, a button, a flag) is bounded by it.
+MAX_AMOUNT = Decimal("999999999999.99")
+CENT = Decimal("0.01")
+AMOUNT_RULE = "rupees from 0 to 999,999,999,999.99, with at most 2 decimals"
+
+
+def parse_amount(text: str) -> Decimal:
+    """Rupees as a person types them: `450`, `450.5`, `0.75`; empty is 0. ValueError for
+    anything else, or for what no amount column could hold (`1e27`, `0.001`, `-1`)."""
+    try:
+        amount = Decimal(text.strip() or "0")
+    except ArithmeticError:
+        raise ValueError(f"amounts must be {AMOUNT_RULE}; got {text[:24]!r}") from None
+    return bounded_amount(amount, text)
+
+
+def bounded_amount(amount: Decimal, shown: object = None) -> Decimal:
+    """`amount` if it is rupees within MAX_AMOUNT with at most 2 decimals, else ValueError
+    (naming `shown`, or the amount)."""
+    try:
+        fits = amount.is_finite() and 0 <= amount <= MAX_AMOUNT and amount == amount.quantize(CENT)
+    except ArithmeticError:  # an exponent beyond what a quantize can take
+        fits = False
+    if not fits:
+        what = str(amount if shown is None else shown)
+        raise ValueError(f"amounts must be {AMOUNT_RULE}; got {what[:24]!r}")
+    exponent = int(amount.as_tuple().exponent)
+    if exponent > 0 or exponent < -2:  # 1E+3 is written 1000, 0E-9 is 0.00
+        amount = amount.quantize(Decimal(1) if exponent > 0 else CENT)
+    return amount.copy_abs()  # -0 is 0
+
+
 @dataclass(frozen=True)
 class Tax:
     """Tax per head, in rupees (two decimals)."""
@@ -279,12 +312,38 @@ class Reduction:
         if len(parts) != 4:
             raise ValueError(
                 "reduction must be full, nil, or four amounts IGST,CGST,SGST,CESS "
-                f"(e.g. 0,450,450,0); got {text!r}"
+                f"(e.g. 0,450,450,0); got {text[:40]!r}"
             )
         try:
-            amounts = [Decimal(p or "0") for p in parts]
-        except ArithmeticError:
-            raise ValueError(f"reduction amounts must be numbers; got {text!r}") from None
-        if any(not a.is_finite() or a < 0 for a in amounts):
-            raise ValueError(f"reduction amounts must be zero or more; got {text!r}")
+            amounts = [parse_amount(p) for p in parts]
+        except ValueError:
+            raise ValueError(
+                f"reduction amounts must be {AMOUNT_RULE} each, e.g. 0,450,450,0; "
+                f"got {text[:40]!r}"
+            ) from None
         return cls(ReductionKind.PARTIAL, Tax(*amounts))
+
+
+_FY_RE = re.compile(r"^(?:fy\s*)?(\d{4})(?:\s*[-/]\s*(\d{2}|\d{4}))?$", re.IGNORECASE)
+
+
+def parse_financial_year(text: str) -> int:
+    """`2024-25`, `2024-2025`, `FY 2024-25` or `2024` → 2024, the year April falls in."""
+    m = _FY_RE.match(text.strip())
+    if m:
+        start = int(m.group(1))
+        end = m.group(2)
+        if (end is None or int(end) % 100 == (start + 1) % 100) and 2000 <= start <= 2998:
+            return start
+    raise ValueError(f"financial year must look like 2024-25; got {text[:20]!r}")
+
+
+def parse_day(text: str) -> date:
+    """A calendar day written `YYYY-MM-DD` or the portal's `DD-MM-YYYY`."""
+    value = text.strip()
+    for fmt in ("%Y-%m-%d", "%d-%m-%Y", "%d/%m/%Y"):
+        try:
+            return datetime.strptime(value, fmt).date()
+        except ValueError:
+            continue
+    raise ValueError(f"date must be YYYY-MM-DD or DD-MM-YYYY; got {value[:20]!r}")

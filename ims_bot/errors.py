@@ -39,9 +39,10 @@ class Conflict(ImsError):
 
 
 class ImportRefused(ImsError):
-    """The whole file was refused; nothing was written."""
+    """The whole file was refused; nothing was written. Lists every problem kept (the
+    importer keeps 200, every bad field of a record) and counts the rest."""
 
-    MAX_SHOWN = 20
+    MAX_SHOWN = 200
 
     def __init__(self, errors: Sequence[FieldError], total: int | None = None) -> None:
         self.errors = list(errors)
@@ -53,6 +54,19 @@ class ImportRefused(ImsError):
         super().__init__(
             f"file refused, nothing imported: {self.total} problem(s)\n" + "\n".join(lines)
         )
+
+
+class WrongTaxpayerFile(ImsError):
+    """The file names another recipient GSTIN than the workspace's; nothing was written."""
+
+    def __init__(self, file_gstin: str, workspace_gstin: str) -> None:
+        super().__init__(
+            f"File refused, nothing imported: it is for GSTIN {file_gstin}, but you are "
+            f"importing into {workspace_gstin}. Import it into {file_gstin}'s workspace, or "
+            f"download the IMS file of {workspace_gstin}."
+        )
+        self.file_gstin = file_gstin
+        self.workspace_gstin = workspace_gstin
 
 
 def is_database_unavailable(error: BaseException | None) -> bool:
@@ -68,3 +82,13 @@ def is_database_unavailable(error: BaseException | None) -> bool:
             return True
         error = error.__cause__ or error.__context__
     return False
+
+
+class BotStartFailed(Exception):
+    """`ims-bot run` / `webhook` could not start: the token was rejected, the Bot API cannot
+    be reached, the port is taken. The message says why, without any secret; `retryable`
+    says whether the same command may work later (Telegram or the network was down)."""
+
+    def __init__(self, message: str, *, retryable: bool) -> None:
+        super().__init__(message)
+        self.retryable = retryable

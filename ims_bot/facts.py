@@ -6,8 +6,8 @@ is read here in batches, so services never hand-roll a rule input.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import date
 
 from sqlalchemy import select, tuple_
@@ -15,18 +15,20 @@ from sqlalchemy.orm import Session
 
 from ims_bot import deadlines
 from ims_bot.domain import Direction, Frequency, Period, Section, Status, Tax
-from ims_bot.models import PeriodState, Record, Taxpayer
+from ims_bot.models import AnnualReturn, PeriodState, Record, Taxpayer
 from ims_bot.rules import Context, RecordFacts
 
 
 @dataclass(frozen=True)
 class Surroundings:
-    """What is known of a workspace beyond single records: frequency, state, filed periods."""
+    """What is known of a workspace beyond single records: frequency, state, filed periods,
+    annual returns."""
 
     frequency: Frequency
     state_code: str
     filed: frozenset[int]  # return-period keys whose GSTR-3B is filed
     today: date
+    annual_returns: Mapping[int, date] = field(default_factory=dict)  # FY start → filed on
 
     def is_filed(self, period: Period) -> bool:
         return deadlines.return_period(period, self.frequency).key in self.filed
@@ -37,6 +39,8 @@ class Surroundings:
             state_code=self.state_code,
             gstr3b_filed=self.is_filed(itc_period),
             today=self.today,
+            filed_returns=self.filed,
+            annual_returns=self.annual_returns,
         )
 
 
@@ -46,11 +50,17 @@ def surroundings(session: Session, taxpayer: Taxpayer, today: date) -> Surroundi
             PeriodState.taxpayer_id == taxpayer.id, PeriodState.gstr3b_filed_on.is_not(None)
         )
     ).all()
+    annual = session.execute(
+        select(AnnualReturn.fy_start, AnnualReturn.filed_on).where(
+            AnnualReturn.taxpayer_id == taxpayer.id
+        )
+    ).all()
     return Surroundings(
         frequency=Frequency(taxpayer.frequency),
         state_code=taxpayer.state_code,
         filed=frozenset(filed),
         today=today,
+        annual_returns={fy: filed_on for fy, filed_on in annual},
     )
 
 
@@ -61,7 +71,8 @@ def record_tax(row: Record) -> Tax:
 @dataclass(frozen=True)
 class Original:
     status: Status
-    period: Period
+    period: Period  # where its ITC landed (its GSTR-2B period, or later if carried forward)
+    tax: Tax
 
 
 def originals_of(session: Session, rows: Sequence[Record]) -> dict[int, Original]:
@@ -84,12 +95,18 @@ def originals_of(session: Session, rows: Sequence[Record]) -> dict[int, Original
             Record.number,
             Record.status,
             Record.itc_period_key,
+            Record.igst,
+            Record.cgst,
+            Record.sgst,
+            Record.cess,
         ).where(
             Record.taxpayer_id == taxpayer_id,
             tuple_(Record.section, Record.supplier_gstin, Record.number).in_(chunk),
         )
-        for section, supplier, number, status, itc_key in session.execute(stmt):
-            found[(section, supplier, number)] = Original(Status(status), Period.from_key(itc_key))
+        for section, supplier, number, status, itc_key, *heads in session.execute(stmt):
+            found[(section, supplier, number)] = Original(
+                Status(status), Period.from_key(itc_key), Tax(*heads)
+            )
     return {rid: found[key] for rid, key in wanted.items() if key in found}
 
 
@@ -104,6 +121,8 @@ def record_facts(row: Record, around: Surroundings, original: Original | None) -
         direction=Direction(row.direction) if row.direction else None,
         original_status=original.status if original else None,
         original_3b_filed=around.is_filed(original.period) if original else False,
+        original_tax=original.tax if original else None,
+        itc_period=Period.from_key(row.itc_period_key),
         pending_blocked=row.pending_blocked,
         itc_reduction_blocked=row.itc_reduction_blocked,
         remarks_blocked=row.remarks_blocked,

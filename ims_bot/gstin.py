@@ -95,7 +95,29 @@ def check_character(first14: str) -> str:
 
 
 def validate_gstin(text: str) -> str:
-    """Return the normalised (stripped, upper-case) GSTIN, or raise InvalidGstin."""
+    """Return the normalised (stripped, upper-case) GSTIN, or raise InvalidGstin.
+
+    Strict: the check character must be right. This is for a GSTIN a user types; for the
+    supplier GSTINs in a portal file use `validate_gstin_structure`.
+    """
+    gstin = validate_gstin_structure(text)
+    expected = check_character(gstin[:14])
+    if gstin[14] != expected:
+        raise InvalidGstin(
+            f"{gstin}: the check character (15th) is wrong; expected {expected!r}, "
+            f"got {gstin[14]!r} — please check for a typing mistake"
+        )
+    return gstin
+
+
+def validate_gstin_structure(text: str) -> str:
+    """Like `validate_gstin`, without the check character: length, characters, state code,
+    PAN, entity number and `Z` are checked; the 15th character only for its alphabet.
+
+    Supplier GSTINs in the portal's own data are taken as the portal sends them: providers'
+    sandbox data carries GSTINs whose check character is wrong (ims-facts.md §5). Use
+    `check_character_ok` to warn about those.
+    """
     gstin = text.strip().upper()
     if len(gstin) != GSTIN_LENGTH:
         raise InvalidGstin(f"a GSTIN has 15 characters; {gstin!r} has {len(gstin)}")
@@ -116,13 +138,12 @@ def validate_gstin(text: str) -> str:
         raise InvalidGstin(f"{gstin}: the 13th character (entity number) cannot be 0")
     if gstin[13] != "Z":
         raise InvalidGstin(f"{gstin}: the 14th character must be Z, got {gstin[13]!r}")
-    expected = check_character(gstin[:14])
-    if gstin[14] != expected:
-        raise InvalidGstin(
-            f"{gstin}: the check character (15th) is wrong; expected {expected!r}, "
-            f"got {gstin[14]!r} — please check for a typing mistake"
-        )
     return gstin
+
+
+def check_character_ok(gstin: str) -> bool:
+    """Whether a structurally valid GSTIN's 15th character is its check character."""
+    return len(gstin) == GSTIN_LENGTH and gstin[14] == check_character(gstin[:14])
 
 
 def is_valid_gstin(text: str) -> bool:

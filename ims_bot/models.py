@@ -78,12 +78,18 @@ class Invite(Base):
 
 
 class User(Base):
-    """A Telegram user: their chat, active workspace and reminder preferences."""
+    """A Telegram user: their names, active workspace and reminder preferences."""
 
     __tablename__ = "users"
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    # The last chat the user linked or joined from. Not a destination: the bot writes to a
+    # user only in their private chat, whose id in Telegram is the user's id.
     chat_id: Mapped[int] = mapped_column(BigInteger)
+    # As Telegram gave them when the user last linked or joined (shown to the owner in
+    # /members): untrusted text, escaped wherever it is shown.
+    name: Mapped[str | None] = mapped_column(String(150))
+    username: Mapped[str | None] = mapped_column(String(40))
     active_taxpayer_id: Mapped[int | None] = mapped_column(
         ForeignKey("taxpayers.id", ondelete="SET NULL")
     )
@@ -195,6 +201,36 @@ class AnnualReturn(Base):
     filed_on: Mapped[date] = mapped_column(Date)
 
 
+class Prompt(Base):
+    """What the bot waits for a user to type (reject remarks, a partial reduction, ...).
+
+    Kept here, not in one process's memory, so that any replica can finish the flow; and
+    only the bot writes it, so text from a supplier or a user can never point a reply at
+    another record. One open prompt per user; it expires."""
+
+    __tablename__ = "prompts"
+
+    user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    message_id: Mapped[int | None] = mapped_column(BigInteger)  # the prompt message sent
+    kind: Mapped[str] = mapped_column(String(20))
+    taxpayer_id: Mapped[int] = mapped_column(ForeignKey("taxpayers.id", ondelete="CASCADE"))
+    record_id: Mapped[int | None] = mapped_column(Integer)
+    version: Mapped[int | None] = mapped_column(Integer)
+    payload: Mapped[dict | None] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ProcessedUpdate(Base):
+    """Telegram update ids already handled: a webhook retry of one is answered, not redone."""
+
+    __tablename__ = "processed_updates"
+
+    update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    processed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
 class PeriodState(Base):
     """What is known of a GSTIN's GSTR-2B period: the last recompute and whether 3B is filed."""
 
@@ -257,7 +293,7 @@ class Reminder(Base):
     deadline: Mapped[date] = mapped_column(Date)
     days_before: Mapped[int] = mapped_column(Integer)
     send_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    # planned | sending | sent | skipped | failed
+    # planned | sending | sent | uncertain (possibly delivered) | skipped | failed
     status: Mapped[str] = mapped_column(String(10), default="planned")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

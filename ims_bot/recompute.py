@@ -13,18 +13,27 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import case, extract, func, select, update
 from sqlalchemy.orm import Session
 
 from ims_bot import deadlines, rules
 from ims_bot.db import Database
-from ims_bot.domain import TAX_HEADS, Direction, Frequency, Period, Section, Status, Tax
+from ims_bot.domain import IMS_FIRST_PERIOD, TAX_HEADS, Frequency, Period, Section, Status, Tax
 from ims_bot.errors import NotFound, Refused
-from ims_bot.facts import originals_of, record_facts, surroundings
-from ims_bot.models import ActionLog, PeriodState, Record, Taxpayer
+from ims_bot.facts import Surroundings, facts_for, surroundings
+from ims_bot.models import ActionLog, AnnualReturn, PeriodState, Record, Taxpayer
+from ims_bot.money import rupees
 from ims_bot.settings import INDIA
 
-BUCKETS: tuple[str, ...] = ("available", "credit_note_reduction", "rejected", "pending")
+BUCKETS: tuple[str, ...] = (
+    "available",
+    "credit_note_reduction",
+    "rejected",
+    "pending",
+    "not_filed",
+    "time_barred",
+    "not_netted",
+)
 
 
 @dataclass(frozen=True)
@@ -50,79 +59,128 @@ class Bucket:
 
 @dataclass(frozen=True)
 class Group:
-    """Records alike for every rule that decides their GSTR-2B treatment, summed up."""
+    """Records alike for every rule that decides their GSTR-2B treatment, summed up: `facts`
+    carries their summed tax (one record's facts, with its original, for amendments)."""
 
-    section: Section
-    period: Period
-    status: Status
-    direction: Direction | None
-    pending_blocked: bool | None
-    reduction: str | None
-    tax: Tax
+    facts: rules.RecordFacts
+    reduction: str | None  # declared ITC reduction: full | partial | nil
     declared: Tax  # declared reduction amounts (partial reductions)
     count: int
-    # Downward invoice/DN/ECO amendments: their original, which decides the pending window.
-    original_status: Status | None = None
-    original_3b_filed: bool = False
 
 
 @dataclass(frozen=True)
 class Figures:
+    """GSTR-2B of a return period (ims-facts §3), per tax head with record counts.
+
+    available: ITC available, net of credit-note reductions and amendments' changes;
+    credit_note_reduction: what credit notes take off; rejected; pending (held back);
+    not_filed: only saved by the supplier, in no GSTR-2B figure until filed;
+    time_barred: ITC that s.16(4) no longer allows; not_netted: amendments whose original is
+    not in the data (their full tax), left out because their change cannot be known.
+    """
+
     available: Bucket
     credit_note_reduction: Bucket
     rejected: Bucket
     pending: Bucket
+    not_filed: Bucket = field(default_factory=Bucket)
+    time_barred: Bucket = field(default_factory=Bucket)
+    not_netted: Bucket = field(default_factory=Bucket)
 
     def to_json(self) -> dict[str, Any]:
         return {name: getattr(self, name).to_json() for name in BUCKETS}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Figures:
-        return cls(*(Bucket.from_json(data[name]) for name in BUCKETS))
+        # Figures stored before a bucket existed read it as empty.
+        return cls(*(Bucket.from_json(data[n]) if n in data else Bucket() for n in BUCKETS))
 
     def minus(self, other: Figures) -> Figures:
         return Figures(*(getattr(self, n).minus(getattr(other, n)) for n in BUCKETS))
 
 
-def figures(groups: Iterable[Group], ctx: rules.Context) -> Figures:
-    """Sort each group into GSTR-2B's parts (ims-facts §3).
+def _declared_cut(g: Group, change: Tax) -> Tax:
+    """What a record with a reduction declaration takes off: nil nothing, partial the declared
+    amounts, full (the default) its whole change."""
+    if g.reduction == "nil":
+        return Tax()
+    if g.reduction == "partial":
+        return g.declared
+    return change
 
-    Accepted or deemed accepted (no action; pending past its window) → ITC available, a
-    credit note reducing it by the full tax or the declared amount; rejected → ITC
-    rejected; pending → held back from this period.
+
+def figures(groups: Iterable[Group], ctx: rules.Context) -> Figures:
+    """Sort each group into GSTR-2B's parts (ims-facts §3), in this order:
+
+    only saved by the supplier → not filed (no GSTR-2B figure at all); rejected → ITC
+    rejected; time-barred by s.16(4) → time barred; pending → held back; an amendment whose
+    original is unknown → not netted; otherwise accepted or deemed accepted → ITC available,
+    by the record's change (amendments net of an original whose ITC was taken), a credit
+    note reducing it by its change or the declared amount.
     """
+    parts = {name: Bucket() for name in BUCKETS}
     gross = Bucket()
-    reduction = Bucket()
-    rejected = Bucket()
-    pending = Bucket()
+
+    def add(name: str, tax: Tax, count: int) -> None:
+        parts[name] = parts[name].plus(tax, count)
+
     for g in groups:
-        facts = rules.RecordFacts(
-            section=g.section,
-            period=g.period,
-            status=g.status,
-            tax=g.tax,
-            direction=g.direction,
-            pending_blocked=g.pending_blocked,
-            original_status=g.original_status,
-            original_3b_filed=g.original_3b_filed,
-        )
-        status = rules.effective_status(facts, ctx)
+        f = g.facts
+        if not f.source_filed:
+            add("not_filed", f.tax, g.count)
+            continue
+        status = rules.effective_status(f, ctx)
         if status is Status.REJECTED:
-            rejected = rejected.plus(g.tax, g.count)
+            add("rejected", f.tax, g.count)
+        elif rules.itc_time_barred(f, ctx):
+            add("time_barred", f.tax, g.count)
         elif status is Status.PENDING:
-            pending = pending.plus(g.tax, g.count)
-        elif g.section.is_credit_note:
-            if g.reduction == "nil":
-                reduce_by = Tax()
-            elif g.reduction == "partial":
-                reduce_by = g.declared
-            else:
-                reduce_by = g.tax
-            reduction = reduction.plus(reduce_by, g.count)
+            add("pending", f.tax, g.count)
+        elif rules.amendment_basis(f) is rules.Basis.UNKNOWN:
+            add("not_netted", f.tax, g.count)
+        elif f.section.is_credit_note:
+            add("credit_note_reduction", _declared_cut(g, rules.itc_change(f)), g.count)
+        elif rules.reduction_applicable(f) and rules.itc_change(f).total < 0:
+            # A downward amendment of ITC taken: the declaration says how much of the cut
+            # still has to come off (nil: already reversed).
+            cut = _declared_cut(g, Tax() - rules.itc_change(f))
+            gross = gross.plus(Tax() - cut, g.count)
         else:
-            gross = gross.plus(g.tax, g.count)
-    available = Bucket(gross.tax - reduction.tax, gross.count)
-    return Figures(available, reduction, rejected, pending)
+            gross = gross.plus(rules.itc_change(f), g.count)
+    reduction = parts["credit_note_reduction"]
+    parts["available"] = Bucket(gross.tax - reduction.tax, gross.count)
+    return Figures(**parts)
+
+
+def notes(result: Figures, previous_filed: bool | None) -> list[str]:
+    """What the figures assume or leave out, in plain words (shown with every recompute)."""
+    lines = []
+    if result.not_netted.count:
+        lines.append(
+            f"{result.not_netted.count} amendment(s) could not be netted: their original is "
+            "not in your data, so how much they change your ITC is unknown. They are left out "
+            f"of ITC available (their full tax is {rupees(result.not_netted.tax.total)}). "
+            "Import the original's period, or check the difference on the portal."
+        )
+    if result.not_filed.count:
+        lines.append(
+            f"{result.not_filed.count} record(s) only saved by the supplier, not filed "
+            f"({rupees(result.not_filed.tax.total)}), are in no GSTR-2B figure until the "
+            "supplier files them. You can already act on them."
+        )
+    if result.time_barred.count:
+        lines.append(
+            f"{result.time_barred.count} record(s) ({rupees(result.time_barred.tax.total)}) "
+            "are time-barred under Section 16(4): their ITC can no longer be claimed, so "
+            "they are kept out of ITC available."
+        )
+    if previous_filed is False:
+        lines.append(
+            "Practitioners report that the portal may hold the draft GSTR-2B back while the "
+            "previous period's GSTR-3B is unfiled; no GSTN text says so, and IMS Bot does "
+            "not hold the recompute back for it."
+        )
+    return lines
 
 
 @dataclass(frozen=True)
@@ -133,6 +191,7 @@ class RecomputeResult:
     change: Figures | None  # since the last recompute; None for the first one
     previous_at: datetime | None
     at: datetime
+    notes: tuple[str, ...] = ()
 
     @property
     def unchanged(self) -> bool:
@@ -153,6 +212,7 @@ class RecomputeResult:
                 "unchanged": self.unchanged,
                 "previous_at": self.previous_at.isoformat() if self.previous_at else None,
                 "at": self.at.isoformat(),
+                "notes": list(self.notes),
             }
         )
         return data
@@ -164,57 +224,70 @@ def months_of(period: Period, frequency: Frequency) -> list[Period]:
     return [end.shift(-i) for i in reversed(range(count))]
 
 
-#: Amendments whose pending window depends on their original (accepted and 3B filed or not).
-_ORIGINAL_DECIDES = (Section.B2BA.value, Section.B2BDNA.value, Section.ECOMA.value)
+_AMENDMENTS = [s.value for s in Section if s.is_amendment]
 
 
-def _with_originals(
-    session: Session, taxpayer: Taxpayer, today: date, keys: list[int], groups: list[Group]
-) -> list[Group]:
-    """Replace the groups of pending downward invoice/DN/ECO amendments by one group per
-    record that knows its original: a downward amendment of ITC already taken may be kept
-    pending for one tax period only, then counts as accepted (ims-facts §2). They are few."""
-
-    def decided_by_original(g: Group) -> bool:
-        return (
-            g.section.value in _ORIGINAL_DECIDES
-            and g.direction is Direction.DOWNWARD
-            and g.status is Status.PENDING
+def _grouped(session: Session, taxpayer_id: int, keys: list[int], end: Period) -> list[Group]:
+    """Original documents, summed per group of records every rule treats alike (one query):
+    the financial year of the document date is a group key, for s.16(4)."""
+    heads = [func.coalesce(func.sum(getattr(Record, h)), 0) for h in TAX_HEADS]
+    declared = [func.coalesce(func.sum(getattr(Record, f"decl_{h}")), 0) for h in TAX_HEADS]
+    year = extract("year", Record.doc_date)
+    early = case((extract("month", Record.doc_date) < 4, 1), else_=0)  # Jan-Mar: FY before
+    keys_of_group = (
+        Record.section, Record.period_key, Record.status, Record.pending_blocked,
+        Record.reduction, Record.source_filed, year, early,
+    )
+    stmt = (
+        select(*keys_of_group, func.count(Record.id), *heads, *declared)
+        .where(
+            Record.taxpayer_id == taxpayer_id,
+            Record.itc_period_key.in_(keys),
+            Record.section.not_in(_AMENDMENTS),
         )
+        .group_by(*keys_of_group)
+    )
+    groups = []
+    for section, period_key, status, blocked, reduction, filed, yr, jan_mar, count, *sums in (
+        session.execute(stmt).all()
+    ):
+        # Any day of the document's financial year stands for its date: only the year counts.
+        fy_day = date(int(yr) - int(jan_mar), 4, 1) if yr is not None else None
+        facts = rules.RecordFacts(
+            section=Section(section),
+            period=Period.from_key(period_key),
+            status=Status(status),
+            tax=Tax(*(Decimal(v) for v in sums[:4])),
+            document_date=fy_day,
+            source_filed=filed,
+            pending_blocked=blocked,
+            itc_period=end,
+        )
+        groups.append(Group(facts, reduction, Tax(*(Decimal(v) for v in sums[4:])), count))
+    return groups
 
-    if not any(decided_by_original(g) for g in groups):
-        return groups
+
+def _amendments(
+    session: Session, taxpayer_id: int, keys: list[int], around: Surroundings
+) -> list[Group]:
+    """Amendments one by one, each with its original: they count by their change (§3)."""
     rows = session.scalars(
         select(Record).where(
-            Record.taxpayer_id == taxpayer.id,
+            Record.taxpayer_id == taxpayer_id,
             Record.itc_period_key.in_(keys),
-            Record.section.in_(_ORIGINAL_DECIDES),
-            Record.direction == Direction.DOWNWARD.value,
-            Record.status == Status.PENDING.value,
+            Record.section.in_(_AMENDMENTS),
         )
     ).all()
-    around = surroundings(session, taxpayer, today)
-    originals = originals_of(session, rows)
-    kept = [g for g in groups if not decided_by_original(g)]
-    for row in rows:
-        facts = record_facts(row, around, originals.get(row.id))
-        declared = (row.decl_igst, row.decl_cgst, row.decl_sgst, row.decl_cess)
-        kept.append(
-            Group(
-                section=facts.section,
-                period=facts.period,
-                status=facts.status,
-                direction=facts.direction,
-                pending_blocked=facts.pending_blocked,
-                reduction=row.reduction,
-                tax=facts.tax,
-                declared=Tax(*(v or Decimal(0) for v in declared)),
-                count=1,
-                original_status=facts.original_status,
-                original_3b_filed=facts.original_3b_filed,
-            )
+    return [
+        Group(
+            facts,
+            row.reduction,
+            Tax(*(v or Decimal(0) for v in (row.decl_igst, row.decl_cgst, row.decl_sgst,
+                                            row.decl_cess))),
+            1,
         )
-    return kept
+        for row, (facts, _ctx) in zip(rows, facts_for(session, rows, around), strict=True)
+    ]
 
 
 class PeriodService:
@@ -237,40 +310,13 @@ class PeriodService:
             if not verdict.allowed:
                 raise Refused(verdict)
             keys = [p.key for p in months_of(period, frequency)]
-            heads = [func.coalesce(func.sum(getattr(Record, h)), 0) for h in TAX_HEADS]
-            declared = [
-                func.coalesce(func.sum(getattr(Record, f"decl_{h}")), 0) for h in TAX_HEADS
-            ]
-            stmt = (
-                select(
-                    Record.section, Record.period_key, Record.status, Record.direction,
-                    Record.pending_blocked, Record.reduction, func.count(Record.id),
-                    *heads, *declared,
-                )
-                .where(Record.taxpayer_id == taxpayer_id, Record.itc_period_key.in_(keys))
-                .group_by(
-                    Record.section, Record.period_key, Record.status, Record.direction,
-                    Record.pending_blocked, Record.reduction,
-                )
-            )
-            groups = [
-                Group(
-                    section=Section(section),
-                    period=Period.from_key(period_key),
-                    status=Status(status),
-                    direction=Direction(direction) if direction else None,
-                    pending_blocked=pending_blocked,
-                    reduction=reduction,
-                    count=count,
-                    tax=Tax(*(Decimal(v) for v in sums[:4])),
-                    declared=Tax(*(Decimal(v) for v in sums[4:])),
-                )
-                for section, period_key, status, direction, pending_blocked, reduction, count,
-                *sums in session.execute(stmt).all()
-            ]
-            groups = _with_originals(session, taxpayer, today, keys, groups)
-            ctx = rules.Context(frequency, taxpayer.state_code, False, today)
+            around = surroundings(session, taxpayer, today)
+            groups = _grouped(session, taxpayer_id, keys, end)
+            groups += _amendments(session, taxpayer_id, keys, around)
+            ctx = around.context(end)
             result_figures = figures(groups, ctx)
+            before = deadlines.return_period(end.shift(-1), frequency)
+            previous_filed = around.is_filed(before) if before >= IMS_FIRST_PERIOD else None
             now = datetime.now(INDIA)
             previous = None
             previous_at = None
@@ -289,6 +335,7 @@ class PeriodService:
                 change=result_figures.minus(previous) if previous else None,
                 previous_at=previous_at,
                 at=now,
+                notes=tuple(notes(result_figures, previous_filed)),
             )
 
     def mark_filed(self, taxpayer_id: int, period: Period, *, actor: str, channel: str) -> int:
@@ -342,8 +389,35 @@ class PeriodService:
             )
             return carried
 
-    def is_filed(self, taxpayer_id: int, period: Period) -> bool:
+    def record_annual_return(
+        self, taxpayer_id: int, fy_start: int, filed_on: date, *, actor: str, channel: str
+    ) -> None:
+        """Record the day the annual return for a financial year was filed (s.16(4): filed
+        before 30 Nov, it ends the time limit for that year's ITC earlier). Raises Refused."""
+        verdict = rules.annual_return_verdict(fy_start, filed_on, self.today())
+        if not verdict.allowed:
+            raise Refused(verdict)
         with self.db.begin() as session:
+            if session.get(Taxpayer, taxpayer_id) is None:
+                raise NotFound("This GSTIN is not linked (any more).")
+            row = session.get(AnnualReturn, (taxpayer_id, fy_start), with_for_update=True)
+            if row is None:
+                session.add(AnnualReturn(taxpayer_id=taxpayer_id, fy_start=fy_start,
+                                         filed_on=filed_on))
+            else:
+                row.filed_on = filed_on
+            session.add(
+                ActionLog(
+                    taxpayer_id=taxpayer_id, record_id=None, at=datetime.now(INDIA),
+                    actor=actor, channel=channel, kind="annual_return",
+                    reason=f"Annual return for FY {fy_start}-{(fy_start + 1) % 100:02d} "
+                    f"filed on {filed_on:%d %b %Y}",
+                    undone=True,
+                )
+            )
+
+    def is_filed(self, taxpayer_id: int, period: Period) -> bool:
+        with self.db.read() as session:
             taxpayer = session.get(Taxpayer, taxpayer_id)
             if taxpayer is None:
                 raise NotFound("This GSTIN is not linked (any more).")

@@ -20,7 +20,7 @@ from sqlalchemy import Select, and_, func, or_, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from ims_bot import rules
+from ims_bot import rules, suppliers
 from ims_bot.db import Database, insert_rows
 from ims_bot.domain import (
     TAX_HEADS,
@@ -35,7 +35,7 @@ from ims_bot.domain import (
 )
 from ims_bot.errors import Conflict, InvalidInput, NotFound, Refused
 from ims_bot.facts import Surroundings, facts_for, surroundings
-from ims_bot.models import ActionLog, Record, Taxpayer
+from ims_bot.models import ActionLog, Record, Supplier, Taxpayer
 from ims_bot.settings import INDIA
 
 Today = Callable[[], date]
@@ -53,6 +53,7 @@ FACT_COLUMNS = (
 )
 #: Listings count matches up to this many (see RecordService._count).
 COUNT_CAP = 10_000
+MAX_OFFSET = 2**63 - 1  # the largest OFFSET SQLite and PostgreSQL take
 
 
 class Sort(StrEnum):
@@ -69,7 +70,7 @@ class RecordFilter:
 
     statuses: tuple[Status, ...] = ()
     sections: tuple[Section, ...] = ()
-    supplier: str | None = None  # a GSTIN, or part of the trade name
+    supplier: str | None = None  # a GSTIN, part of one, or part of the supplier's name
     period: Period | None = None  # the GSTR-2B period
     min_value: Decimal | None = None  # document value, rupees
     max_value: Decimal | None = None  # document value, strictly below
@@ -82,7 +83,7 @@ class RecordView:
     id: int
     section: Section
     supplier_gstin: str
-    supplier_name: str
+    supplier_name: str  # as known (suppliers table), "" until a name is known
     number: str
     doc_date: date | None
     original_number: str | None
@@ -101,6 +102,13 @@ class RecordView:
     verdicts: dict[Action, rules.Verdict]
     pending_window_end: date | None
     reduction_applicable: bool
+    # s.16(4): why the record's ITC can no longer be claimed ("" while it can).
+    time_barred: str = ""
+
+    @property
+    def supplier_label(self) -> str:
+        """How the supplier is shown: its name, else its readable GSTIN."""
+        return suppliers.display_name(self.supplier_name, self.supplier_gstin)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -108,6 +116,7 @@ class RecordView:
             "section": self.section.value,
             "supplier_gstin": self.supplier_gstin,
             "supplier_name": self.supplier_name,
+            "supplier_label": self.supplier_label,
             "number": self.number,
             "date": self.doc_date.isoformat() if self.doc_date else None,
             "original_number": self.original_number,
@@ -129,6 +138,7 @@ class RecordView:
             "pending_window_end": (
                 self.pending_window_end.isoformat() if self.pending_window_end else None
             ),
+            "time_barred": self.time_barred or None,
         }
 
 
@@ -261,6 +271,8 @@ class RecordService:
         self, session: Session, rows: Sequence[Any], around: Surroundings
     ) -> list[RecordView]:
         views = []
+        gstins = {row.supplier_gstin for row in rows}
+        names = suppliers.names_for(session, rows[0].taxpayer_id, gstins) if rows else {}
         for row, (facts, ctx) in zip(rows, facts_for(session, rows, around), strict=True):
             status = Status(row.status)
             views.append(
@@ -268,7 +280,7 @@ class RecordService:
                     id=row.id,
                     section=facts.section,
                     supplier_gstin=row.supplier_gstin,
-                    supplier_name=row.supplier_name,
+                    supplier_name=names.get(row.supplier_gstin, ""),
                     number=row.number,
                     doc_date=row.doc_date,
                     original_number=row.original_number,
@@ -287,6 +299,11 @@ class RecordService:
                     verdicts=rules.action_verdicts(facts, ctx),
                     pending_window_end=rules.pending_window_end(facts, ctx),
                     reduction_applicable=rules.reduction_applicable(facts),
+                    time_barred=(
+                        rules.time_barred_text(facts, ctx)
+                        if rules.itc_time_barred(facts, ctx)
+                        else ""
+                    ),
                 )
             )
         return views
@@ -301,13 +318,8 @@ class RecordService:
             stmt = stmt.where(Record.status.in_([s.value for s in flt.statuses]))
         if flt.sections:
             stmt = stmt.where(Record.section.in_([s.value for s in flt.sections]))
-        if flt.supplier:
-            text = flt.supplier.strip()
-            if len(text) == 15 and text[:2].isdigit():
-                stmt = stmt.where(Record.supplier_gstin == text.upper())
-            else:
-                escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-                stmt = stmt.where(Record.supplier_name.ilike(f"%{escaped}%", escape="\\"))
+        if flt.supplier and flt.supplier.strip():
+            stmt = stmt.where(self._supplier_match(taxpayer_id, flt.supplier))
         if flt.period is not None:
             stmt = stmt.where(Record.period_key == flt.period.key)
         if flt.min_value is not None:
@@ -327,6 +339,24 @@ class RecordService:
         return stmt
 
     @staticmethod
+    def _supplier_match(taxpayer_id: int, text: str) -> Any:
+        """A whole GSTIN matches exactly (indexed); anything else matches the supplier's
+        name (case-insensitive, anywhere in it) or a fragment of the GSTIN."""
+        key = "".join(text.split()).upper()
+        if len(key) == 15 and key[:2].isdigit() and key.isalnum():
+            return Record.supplier_gstin == key
+        words = " ".join(text.split())  # names are stored with single spaces
+        escaped = words.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        named = select(Supplier.gstin).where(
+            Supplier.taxpayer_id == taxpayer_id,
+            Supplier.name.ilike(f"%{escaped}%", escape="\\"),
+        )
+        match = Record.supplier_gstin.in_(named)
+        if key.isalnum():  # letters and digits only: nothing to escape in LIKE
+            match = or_(match, Record.supplier_gstin.like(f"%{key}%"))
+        return match
+
+    @staticmethod
     def _filed_month_keys(around: Surroundings) -> list[int]:
         months = 3 if around.frequency.value == "quarterly" else 1
         keys = []
@@ -340,7 +370,19 @@ class RecordService:
         if sort is Sort.AMOUNT:
             return stmt.order_by(Record.doc_value.desc(), Record.id)
         if sort is Sort.SUPPLIER:
-            return stmt.order_by(Record.supplier_name, Record.doc_date, Record.id)
+            # By the name shown (case-insensitive); suppliers without a name after, by GSTIN.
+            name = (
+                select(Supplier.name)
+                .where(
+                    Supplier.taxpayer_id == Record.taxpayer_id,
+                    Supplier.gstin == Record.supplier_gstin,
+                )
+                .scalar_subquery()
+            )
+            return stmt.order_by(
+                name.is_(None), func.lower(name), Record.supplier_gstin, Record.doc_date,
+                Record.id,
+            )
         if sort is Sort.PERIOD:
             return stmt.order_by(Record.period_key, Record.doc_date, Record.id)
         return stmt.order_by(Record.doc_date.desc(), Record.id.desc())
@@ -387,18 +429,21 @@ class RecordService:
         flt = flt or RecordFilter()
         if page < 1 or not 1 <= page_size <= 1000:
             raise InvalidInput("page must be 1 or more and page size 1 to 1000")
-        with self.db.begin() as session:
+        with self.db.read() as session:
             taxpayer = self._taxpayer(session, taxpayer_id)
             around = surroundings(session, taxpayer, self.today())
             base = self._where(select(Record), taxpayer_id, flt, around)
             total = self._count(session, base)
-            rows = self._page_rows(session, base, sort, (page - 1) * page_size, page_size)
+            # A page far past the end is empty, but its offset must still fit the database's
+            # 64-bit integers (`--page 1000000000000000000`).
+            offset = min((page - 1) * page_size, MAX_OFFSET)
+            rows = self._page_rows(session, base, sort, offset, page_size)
             return Page(tuple(self._view(session, rows, around)), total, page, page_size)
 
     def window_ends(self, taxpayer_id: int) -> list[date]:
         """The distinct end dates of the one-period pending windows of open records, soonest
         first: one small grouped query, for "a window closes soon" hints."""
-        with self.db.begin() as session:
+        with self.db.read() as session:
             taxpayer = self._taxpayer(session, taxpayer_id)
             around = surroundings(session, taxpayer, self.today())
             stmt = self._where(
@@ -428,7 +473,7 @@ class RecordService:
     def iter_all(self, taxpayer_id: int, flt: RecordFilter | None = None) -> list[RecordView]:
         """Every matching record (for exports and JSON listings), ordered by period and date."""
         flt = flt or RecordFilter()
-        with self.db.begin() as session:
+        with self.db.read() as session:
             taxpayer = self._taxpayer(session, taxpayer_id)
             around = surroundings(session, taxpayer, self.today())
             stmt = self._where(select(Record), taxpayer_id, flt, around).order_by(
@@ -437,7 +482,7 @@ class RecordService:
             return self._view(session, session.scalars(stmt).all(), around)
 
     def get(self, taxpayer_id: int, record_id: int) -> RecordView:
-        with self.db.begin() as session:
+        with self.db.read() as session:
             taxpayer = self._taxpayer(session, taxpayer_id)
             row = session.get(Record, record_id)
             if row is None or row.taxpayer_id != taxpayer_id:
@@ -575,7 +620,7 @@ class RecordService:
         self, taxpayer_id: int, flt: RecordFilter, action: Action, *, remarks: str | None = None
     ) -> BulkPreview:
         remarks = (remarks or "").strip() or None
-        with self.db.begin() as session:
+        with self.db.read() as session:
             eligible, tax, unchanged, refused = self._bulk_plan(
                 session, taxpayer_id, flt, action, lock=False, remarks=remarks
             )
@@ -776,11 +821,18 @@ class RecordService:
     def history(
         self, taxpayer_id: int, *, record_id: int | None = None, limit: int = 20
     ) -> list[LogView]:
-        with self.db.begin() as session:
+        with self.db.read() as session:
             self._taxpayer(session, taxpayer_id)
             stmt = (
-                select(ActionLog, Record.number, Record.supplier_name)
+                select(ActionLog, Record.number, Record.supplier_gstin, Supplier.name)
                 .outerjoin(Record, Record.id == ActionLog.record_id)
+                .outerjoin(
+                    Supplier,
+                    and_(
+                        Supplier.taxpayer_id == Record.taxpayer_id,
+                        Supplier.gstin == Record.supplier_gstin,
+                    ),
+                )
                 .where(ActionLog.taxpayer_id == taxpayer_id)
             )
             if record_id is not None:
@@ -791,7 +843,9 @@ class RecordService:
                     id=e.id,
                     record_id=e.record_id,
                     number=number,
-                    supplier_name=name,
+                    supplier_name=(
+                        suppliers.display_name(name, gstin) if number is not None else None
+                    ),
                     at=e.at,
                     actor=e.actor,
                     channel=e.channel,
@@ -804,14 +858,14 @@ class RecordService:
                     batch=e.batch,
                     undone=e.undone,
                 )
-                for e, number, name in session.execute(stmt).all()
+                for e, number, gstin, name in session.execute(stmt).all()
             ]
 
     # ------------------------------------------------------------------ summary
 
     def summary(self, taxpayer_id: int) -> dict[str, Any]:
         """Counts per section and status, and the ITC of records still needing a decision."""
-        with self.db.begin() as session:
+        with self.db.read() as session:
             self._taxpayer(session, taxpayer_id)
             tax_sum = [func.coalesce(func.sum(getattr(Record, h)), 0) for h in TAX_HEADS]
             stmt = (
@@ -831,13 +885,23 @@ class RecordService:
 
 
 def supplier_names(db: Database, taxpayer_id: int, limit: int = 8) -> list[tuple[str, str, int]]:
-    """The suppliers with the most records needing a decision: (GSTIN, name, count)."""
-    with db.begin() as session:
+    """The suppliers with the most records needing a decision: (GSTIN, name as shown, count).
+
+    Bills of entry without a supplier GSTIN are left out: there is no supplier to pick."""
+    with db.read() as session:
         stmt = (
-            select(Record.supplier_gstin, func.max(Record.supplier_name), func.count(Record.id))
-            .where(and_(Record.taxpayer_id == taxpayer_id, Record.status.in_(OPEN_STATUSES)))
+            select(Record.supplier_gstin, func.count(Record.id))
+            .where(
+                and_(
+                    Record.taxpayer_id == taxpayer_id,
+                    Record.status.in_(OPEN_STATUSES),
+                    Record.supplier_gstin != "",
+                )
+            )
             .group_by(Record.supplier_gstin)
             .order_by(func.count(Record.id).desc(), Record.supplier_gstin)
             .limit(limit)
         )
-        return [(g, n or g, c) for g, n, c in session.execute(stmt).all()]
+        rows = session.execute(stmt).all()
+        names = suppliers.names_for(session, taxpayer_id, (g for g, _ in rows))
+        return [(g, suppliers.display_name(names.get(g), g), c) for g, c in rows]

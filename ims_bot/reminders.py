@@ -30,9 +30,15 @@ user and workspace — the send time of the last one sent, or the planned time o
 skipped because nothing was new — or over the 24 hours before its planned time if there was none.
 
 Telegram errors are handled per message: `Forbidden` (the user blocked the bot) marks the
-user `blocked_at` and skips all their planned reminders; other Telegram errors (RetryAfter,
-NetworkError, BadRequest...) leave the row planned with `attempts + 1` and a later `send_at`,
-and mark it `failed` after `MAX_ATTEMPTS`.
+user `blocked_at` and skips all their planned reminders; answers that say nothing went out
+(RetryAfter, BadRequest..., or a connection that never opened) leave the row planned with
+`attempts + 1` and a later `send_at`, and mark it `failed` after `MAX_ATTEMPTS`. A send whose
+outcome is unknown — timed out or cut off after the request may have reached Telegram — is
+recorded `uncertain` (possibly delivered) and never sent again automatically: the promise is
+"never twice".
+
+A reminder goes only to the user's private chat (in Telegram its id is the user's id), never
+to a group, and only while the user still has access to the workspace it is about.
 """
 
 from __future__ import annotations
@@ -48,10 +54,11 @@ from datetime import date, datetime, time, timedelta
 from functools import cache
 from typing import Any, Protocol
 
+import httpx
 from sqlalchemy import Table, and_, case, delete, func, or_, select, text, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
-from telegram.error import Forbidden, RetryAfter, TelegramError
+from telegram.error import Forbidden, NetworkError, RetryAfter, TelegramError
 
 from ims_bot import deadlines
 from ims_bot.db import Database
@@ -69,7 +76,9 @@ from ims_bot.deadlines import Deadline, DeadlineKind
 from ims_bot.domain import Frequency, Period
 from ims_bot.errors import InvalidInput
 from ims_bot.models import Membership, Reminder, Taxpayer, User
-from ims_bot.settings import INDIA
+from ims_bot.settings import INDIA, india
+from ims_bot.suppliers import display_name
+from ims_bot.telegram_text import fit_html, fit_label
 
 logger = logging.getLogger(__name__)
 
@@ -102,13 +111,6 @@ RECOMPUTE_CALLBACK = "rm:recompute:{workspace}:{period}"  # period as MMYYYY
 _TABLE: Table = Reminder.__table__  # type: ignore[assignment]
 _TIME_RE = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 _UNIQUE = ["user_id", "taxpayer_id", "kind", "deadline", "days_before"]
-
-
-def india(moment: datetime) -> datetime:
-    """`moment` in India's time zone; a naive value (SQLite reads them back so) is India's."""
-    if moment.tzinfo is None:
-        return moment.replace(tzinfo=INDIA)
-    return moment.astimezone(INDIA)
 
 
 def worker_id() -> str:
@@ -472,16 +474,18 @@ class BotSender:
         from telegram import InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions
         from telegram.constants import ParseMode
 
+        # A digest names suppliers: fitted here, where it leaves, like every other message.
         markup = (
             InlineKeyboardMarkup(
-                [[InlineKeyboardButton(label, callback_data=data)] for label, data in buttons]
+                [[InlineKeyboardButton(fit_label(label), callback_data=data)]
+                 for label, data in buttons]
             )
             if buttons
             else None
         )
         await self.bot.send_message(
             chat_id,
-            text,
+            fit_html(text),
             parse_mode=ParseMode.HTML,
             reply_markup=markup,
             link_preview_options=LinkPreviewOptions(is_disabled=True),
@@ -532,6 +536,7 @@ class SweepResult:
     skipped: int = 0
     retried: int = 0
     failed: int = 0
+    uncertain: int = 0  # outcome unknown (timed out): possibly delivered, never re-sent
     blocked_users: int = 0
 
 
@@ -742,10 +747,17 @@ def _digest_since(
 
 
 def _load(session: Session, ids: list[int]) -> list[_Due]:
+    # The destination is the user's private chat, whose id in Telegram is the user's id:
+    # never a chat id stored from elsewhere (a /remind typed in a group once stored the
+    # group, and the GSTIN's figures went to everyone in it). And only while the user still
+    # has access: a row planned before the owner revoked them is not sent.
+    member = and_(
+        Membership.taxpayer_id == Reminder.taxpayer_id, Membership.user_id == Reminder.user_id
+    )
     stmt = (
         select(
             Reminder,
-            User.chat_id,
+            User.id,
             User.all_clear,
             User.blocked_at,
             User.reminders_enabled,
@@ -754,8 +766,10 @@ def _load(session: Session, ids: list[int]) -> list[_Due]:
             Taxpayer.name,
             Taxpayer.state_code,
             Taxpayer.frequency,
+            Membership.user_id,
         )
         .outerjoin(User, User.id == Reminder.user_id)
+        .outerjoin(Membership, member)
         .join(Taxpayer, Taxpayer.id == Reminder.taxpayer_id)
         .where(Reminder.id.in_(ids))
         .order_by(Reminder.send_at, Reminder.id)
@@ -772,10 +786,12 @@ def _load(session: Session, ids: list[int]) -> list[_Due]:
         name,
         state,
         freq,
+        member_id,
     ) in session.execute(stmt):
         frequency = Frequency(freq)
         wants = (
             chat_id is not None
+            and member_id is not None
             and bool(enabled)
             and blocked_at is None
             and r.kind in _kinds_of(kinds or "")
@@ -821,6 +837,7 @@ class _Outcome:
     skipped: dict[str, list[int]] = field(default_factory=dict)
     retry: list[tuple[int, int, datetime, str]] = field(default_factory=list)
     failed: list[tuple[int, int, str]] = field(default_factory=list)
+    uncertain: list[tuple[int, str]] = field(default_factory=list)  # possibly delivered
     blocked: set[int] = field(default_factory=set)
     all_clear: int = 0
 
@@ -849,6 +866,14 @@ class _Outcome:
                     status="planned", attempts=attempts, send_at=send_at, last_error=error[:300]
                 )
             )
+        for reminder_id, error in self.uncertain:
+            # It may have reached the user: counted as sent, never sent again.
+            session.execute(
+                update(Reminder)
+                .where(Reminder.id == reminder_id)
+                .values(status="uncertain", sent_at=now, attempts=Reminder.attempts + 1,
+                        last_error=error[:300])
+            )
         for reminder_id, attempts, error in self.failed:
             session.execute(
                 update(Reminder)
@@ -862,6 +887,7 @@ class _Outcome:
         result.skipped += sum(len(v) for v in self.skipped.values())
         result.retried += len(self.retry)
         result.failed += len(self.failed)
+        result.uncertain += len(self.uncertain)
         result.blocked_users += len(self.blocked)
 
 
@@ -935,17 +961,42 @@ async def _deliver(
         outcome.blocked.add(due.user_id)
         outcome.skip(due.reminder_id, "user blocked the bot")
         return
-    except TelegramError as exc:
-        attempts = due.attempts + 1
-        error = f"{type(exc).__name__}: {exc}"
-        if attempts >= MAX_ATTEMPTS:
-            outcome.failed.append((due.reminder_id, attempts, error))
-        else:
-            outcome.retry.append((due.reminder_id, attempts, now + _backoff(attempts, exc), error))
+    except NetworkError as exc:  # TimedOut included
+        if not _surely_unsent(exc):
+            outcome.uncertain.append((due.reminder_id, f"{type(exc).__name__}: {exc}"))
+            return
+        _retry_later(due, exc, now, outcome)
+        return
+    except TelegramError as exc:  # Telegram answered: nothing went out
+        _retry_later(due, exc, now, outcome)
         return
     outcome.sent.append(due.reminder_id)
     if message.all_clear:
         outcome.all_clear += 1
+
+
+#: httpx errors raised before a request could reach the server: the message surely did
+#: not go out. Anything else on the network (a read timeout, a reset) may come after
+#: Telegram received it.
+_UNSENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+
+
+def _surely_unsent(exc: BaseException) -> bool:
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, _UNSENT):
+            return True
+        cause = cause.__cause__ or cause.__context__
+    return False
+
+
+def _retry_later(due: _Due, exc: TelegramError, now: datetime, outcome: _Outcome) -> None:
+    attempts = due.attempts + 1
+    error = f"{type(exc).__name__}: {exc}"
+    if attempts >= MAX_ATTEMPTS:
+        outcome.failed.append((due.reminder_id, attempts, error))
+    else:
+        outcome.retry.append((due.reminder_id, attempts, now + _backoff(attempts, exc), error))
 
 
 # ---------------------------------------------------------------------------------- wording
@@ -992,8 +1043,8 @@ def reminder_message(
         buttons.append(("Review pending records", PENDING_CALLBACK.format(workspace=workspace)))
     else:
         lines.append(
-            f"{work.leaving_window} pending record(s) lose their ITC after this date "
-            "(s.16(4)): accept or reject them."
+            f"{work.leaving_window} pending record(s) lose their ITC unless you accept them "
+            "before you file that GSTR-3B (s.16(4)): accept or reject them."
         )
         buttons.append(("Review pending records", PENDING_CALLBACK.format(workspace=workspace)))
     return "\n".join(lines), buttons
@@ -1025,8 +1076,9 @@ def digest_message(
     if news.top_suppliers:
         lines.append("Top suppliers by ITC:")
         lines.extend(
-            f"{i}. {html.escape(s.name or s.gstin)} (<code>{html.escape(s.gstin)}</code>) "
-            f"{rupees(s.itc)}, {s.records} record(s)"
+            f"{i}. {html.escape(display_name(s.name, s.gstin))} "
+            + (f"(<code>{html.escape(s.gstin)}</code>) " if s.gstin else "")
+            + f"{rupees(s.itc)}, {s.records} record(s)"
             for i, s in enumerate(news.top_suppliers, 1)
         )
     return "\n".join(lines), [

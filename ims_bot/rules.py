@@ -18,7 +18,8 @@ Order of checks for an action (first refusal wins):
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
 from typing import ClassVar
@@ -52,7 +53,7 @@ class PendingPolicy(StrEnum):
     """How long a record may be kept pending (§2 table, "Pending" columns)."""
 
     YES = "yes"  # carries forward with no limit (imports)
-    UNTIL_16_4 = "until_16_4"  # invoices/DNs: up to the s.16(4) time limit of the document
+    UNTIL_16_4 = "until_16_4"  # invoices/DNs: while their ITC can still be claimed (s.16(4))
     ONE_PERIOD = "one_period"  # until the 3B due date of the next tax period (from Oct 2025)
     NO = "no"  # never (credit notes and downward amendments before Oct 2025)
 
@@ -89,6 +90,8 @@ class RecordFacts:
     direction: Direction | None = None  # amendments: upward/downward when known
     original_status: Status | None = None  # amendments: status of the original record
     original_3b_filed: bool = False  # amendments: GSTR-3B of the original's period filed
+    original_tax: Tax | None = None  # amendments: the original's tax (None: not in the data)
+    itc_period: Period | None = None  # where its ITC lands (pending carried forward); None: period
     pending_blocked: bool | None = None  # portal flag ispendactblocked (None = not given)
     itc_reduction_blocked: bool | None = None  # portal flag isItcRedReqBlocked
     remarks_blocked: bool | None = None  # portal flag isRemarksBlocked
@@ -101,6 +104,9 @@ class Context:
     state_code: str  # recipient's state code (due-date group)
     gstr3b_filed: bool  # GSTR-3B of the record's return period is filed
     today: date
+    filed_returns: frozenset[int] = frozenset()  # return-period keys whose GSTR-3B is filed
+    #: Annual returns recorded as filed: financial year's start year → filing date (s.16(4)).
+    annual_returns: Mapping[int, date] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -109,6 +115,7 @@ class Verdict:
     reason: str = ""  # for refusals: one or two sentences a taxpayer understands
     faq_id: str | None = None  # FAQ topic id (faq-topics.md) that explains it
     code: str | None = None  # machine code (Code)
+    warning: str = ""  # allowed, but the user must know this first (e.g. ITC time-barred)
 
     ALLOW: ClassVar[Verdict]
 
@@ -168,6 +175,16 @@ def is_downward_amendment_of_taken_itc(record: RecordFacts) -> bool:
     )
 
 
+def is_downward_amendment_of_taken_credit_note(record: RecordFacts) -> bool:
+    """A CN amendment lowering a credit note that was accepted (or deemed): §6, a reading."""
+    return (
+        record.section is Section.B2BCNA
+        and record.direction is Direction.DOWNWARD
+        and record.original_status is not None
+        and record.original_status not in (Status.REJECTED, Status.PENDING)
+    )
+
+
 def is_unfiled_upward_amendment(record: RecordFacts) -> bool:
     """FAQ 8: an upward amended invoice/DN only saved by the supplier cannot be acted on.
 
@@ -189,9 +206,13 @@ def pending_policy(record: RecordFacts) -> PendingPolicy:
     if section.is_import:
         # §2: Bills of Entry may be kept pending (they are in IMS only from Oct 2025).
         return PendingPolicy.YES if _from_oct_2025(record) else PendingPolicy.NO
-    # Credit notes and their amendments (upward; downward with the original rejected —
-    # and, not in the table, downward of an accepted CN, treated alike): the supplier
-    # already cut their tax, so no pending before Oct 2025 (FAQ 10); one period from then.
+    # Credit notes, upward CN amendments and downward amendments of a rejected CN (GSTN's
+    # Oct 2025 list): the supplier already cut their tax, so no pending before Oct 2025
+    # (FAQ 10), one tax period from then. A downward amendment of a CN whose reduction was
+    # taken is not on that list (ims-facts §6): it gives ITC back, like an invoice, and
+    # stays pending with no limit of its own.
+    if is_downward_amendment_of_taken_credit_note(record):
+        return PendingPolicy.YES
     if section.is_credit_note or is_downward_amendment_of_taken_itc(record):
         return PendingPolicy.ONE_PERIOD if _from_oct_2025(record) else PendingPolicy.NO
     # Invoices, debit notes, ECO documents and their other amendments: pending up to
@@ -206,17 +227,63 @@ def pending_window_end(record: RecordFacts, ctx: Context) -> date | None:
     return deadlines.pending_window_end(record.period, ctx.frequency, ctx.state_code)
 
 
-def pending_time_limit(record: RecordFacts) -> date | None:
-    """The s.16(4) date up to which an invoice/DN may stay pending, when its date is known."""
+def itc_fy(record: RecordFacts) -> int | None:
+    """The financial year (its start year) whose s.16(4) limit binds the record's ITC, for
+    records that bring ITC and may wait for it (invoices, debit notes, ECO documents and
+    their upward amendments); None for the others or when the document date is unknown."""
     if pending_policy(record) is not PendingPolicy.UNTIL_16_4 or record.document_date is None:
         return None
-    return deadlines.itc_time_limit(record.document_date)
+    return deadlines.financial_year_start(record.document_date)
+
+
+def itc_time_barred(record: RecordFacts, ctx: Context) -> bool:
+    """s.16(4) (§3): the record's ITC can no longer be taken. Its year's ITC had to be claimed
+    in a GSTR-3B filed by 30 Nov of the next year (or by the annual return, if earlier); the
+    last return that can carry it (Oct, or Jul–Sep for QRMP) is filed, or the date passed,
+    or the record's ITC lands in a later return than that one."""
+    fy = itc_fy(record)
+    if fy is None:
+        return False
+    last = deadlines.itc_last_return(fy, ctx.frequency)
+    lands_in = deadlines.return_period(record.itc_period or record.period, ctx.frequency)
+    return (
+        lands_in > last
+        or last.key in ctx.filed_returns
+        or ctx.today > deadlines.itc_claim_limit(fy, ctx.annual_returns.get(fy))
+    )
+
+
+def pending_time_limit(record: RecordFacts, ctx: Context) -> date | None:
+    """The due date of the last GSTR-3B that can carry the record's ITC (s.16(4)): after that
+    return is filed, keeping the record pending can no longer save its ITC."""
+    fy = itc_fy(record)
+    if fy is None:
+        return None
+    last = deadlines.itc_last_return(fy, ctx.frequency)
+    return deadlines.gstr3b_due_date(last, ctx.frequency, ctx.state_code)
+
+
+def time_barred_text(record: RecordFacts, ctx: Context) -> str:
+    """Why the record's ITC is time-barred, in plain words."""
+    fy = itc_fy(record)
+    if fy is None:
+        return ""
+    year = f"FY {fy}-{(fy + 1) % 100:02d}"
+    last = deadlines.period_label(deadlines.itc_last_return(fy, ctx.frequency), ctx.frequency)
+    annual = ctx.annual_returns.get(fy)
+    limit = deadlines.itc_claim_limit(fy, annual)
+    by = f"{limit:%d %b %Y}" + (" (your annual return for the year)" if limit == annual else "")
+    return (
+        f"Its ITC is time-barred under Section 16(4): ITC of {year} had to be claimed in a "
+        f"GSTR-3B filed by {by}, normally the {last} return."
+    )
 
 
 def _window_closed(record: RecordFacts, ctx: Context) -> bool:
     end = pending_window_end(record, ctx)
-    # The portal flag is the final word: ispendactblocked = N keeps pending open.
-    return end is not None and ctx.today > end and record.pending_blocked is not False
+    # A flag describes the day of its download: an N does not reopen a window that has
+    # since closed by date (§2 "Per-record portal flags").
+    return end is not None and ctx.today > end
 
 
 def effective_status(record: RecordFacts, ctx: Context) -> Status:
@@ -287,10 +354,18 @@ def _pending_verdict(record: RecordFacts, ctx: Context) -> Verdict:
             f"The GST portal does not allow keeping this {label} pending. {other_actions}",
             "actions-available",
         )
-    if record.pending_blocked is False:
-        return Verdict.ALLOW  # the portal is the final word (§2 "Per-record portal flags")
     policy = pending_policy(record)
-    if policy is PendingPolicy.NO:
+    # An N flag is the portal's word on the kind of record (it may be kept pending), not on
+    # dates: it overrides the table, but a window that closed since still counts.
+    if policy is PendingPolicy.NO and record.pending_blocked is not False:
+        if record.section is Section.B2BCNA:
+            return _refuse(
+                Code.PENDING_NOT_ALLOWED,
+                f"{_article(label).capitalize()} {label} of a GSTR-2B period before Oct 2025 "
+                "cannot be kept pending. " + _CNA_READING + " Accept it, or reject it if it "
+                "is not yours.",
+                "pending-credit-note",
+            )
         if record.section.is_credit_note:
             return _refuse(
                 Code.PENDING_NOT_ALLOWED,
@@ -314,22 +389,30 @@ def _pending_verdict(record: RecordFacts, ctx: Context) -> Verdict:
         )
     end = pending_window_end(record, ctx)
     if end is not None and ctx.today > end:
+        reading = f" {_CNA_READING}" if record.section is Section.B2BCNA else ""
         return _refuse(
             Code.PENDING_WINDOW_CLOSED,
             f"This {label} could be kept pending only until {end:%d %b %Y}. It now "
-            "counts as accepted; you can still accept it, or reject it if it is not yours.",
+            "counts as accepted; you can still accept it, or reject it if it is not yours."
+            + reading,
             "pending-credit-note",
         )
-    limit = pending_time_limit(record)
-    if limit is not None and ctx.today > limit:
+    if itc_time_barred(record, ctx):
         return _refuse(
             Code.ITC_TIME_LIMIT_PASSED,
-            f"The last date to claim ITC on this {label} ({limit:%d %b %Y}, "
-            "Section 16(4)) has passed, so it can no longer be kept pending. Accept or "
-            "reject it.",
+            f"This {label} can no longer be kept pending: keeping it cannot save its ITC. "
+            f"{time_barred_text(record, ctx)} Accept or reject it.",
             "itc-time-limit",
         )
     return Verdict.ALLOW
+
+
+#: ims-facts §6: which CN amendments follow the credit-note pending rule is a reading.
+_CNA_READING = (
+    "(GSTN's Oct 2025 list names upward credit-note amendments and downward amendments of "
+    "a rejected credit note; IMS Bot applies the credit-note rule to those. This is a "
+    "reading of that list, not a rule GSTN states for every amendment.)"
+)
 
 
 def check_action(
@@ -372,7 +455,15 @@ def check_action(
             "An ITC reduction is declared only when accepting a record.",
             "itc-reduction-declaration",
         )
-    return reduction_verdict(record, reduction)
+    verdict = reduction_verdict(record, reduction)
+    if verdict.allowed and action is Action.ACCEPT and itc_time_barred(record, ctx):
+        return Verdict(
+            True,
+            code=Code.ITC_TIME_LIMIT_PASSED.value,
+            faq_id="itc-time-limit",
+            warning=f"Accepting it brings no ITC. {time_barred_text(record, ctx)}",
+        )
+    return verdict
 
 
 def action_verdicts(record: RecordFacts, ctx: Context) -> dict[Action, Verdict]:
@@ -450,7 +541,7 @@ def reduction_applicable(record: RecordFacts) -> bool:
     """Should accepting this record ask full / partial / nil ITC reduction? (§2 last column)
 
     From Oct 2025: credit notes, upward (or unknown-direction) CN amendments, downward
-    invoice/DN/ECO amendments of an accepted+filed original, and amended Bills of Entry
+    invoice/DN amendments of an accepted+filed original, and amended Bills of Entry
     whose GSTIN was amended. The portal's isItcRedReqBlocked flag overrides.
     """
     if record.itc_reduction_blocked is not None:
@@ -465,7 +556,8 @@ def reduction_applicable(record: RecordFacts) -> bool:
         return record.direction is not Direction.DOWNWARD
     if section.is_import:
         return record.boe_gstin_amended
-    return is_downward_amendment_of_taken_itc(record)
+    # §2: downward invoice/DN amendments; the ECO row has no declaration (nor the schema).
+    return section is not Section.ECOMA and is_downward_amendment_of_taken_itc(record)
 
 
 def reduction_verdict(record: RecordFacts, reduction: Reduction | None) -> Verdict:
@@ -518,19 +610,68 @@ def reduction_verdict(record: RecordFacts, reduction: Reduction | None) -> Verdi
             "A partial reduction of zero in every head is a nil reduction: choose nil instead.",
             "itc-reduction-declaration",
         )
-    available = {head: abs(value) for head, value in record.tax.as_dict().items()}
+    cap = reduction_cap(record)
+    available = cap.as_dict()
     over = [head for head in TAX_HEADS if declared[head] > available[head]]
     if over:
         details = ", ".join(
             f"{head.upper()} {rupees(declared[head])} > {rupees(available[head])}"
             for head in over
         )
+        what = "the record's tax" if cap == _abs(record.tax) else "the change the amendment made"
         return _refuse(
             Code.REDUCTION_EXCEEDS_TAX,
-            f"A partial reduction cannot be more than the record's tax in any head ({details}).",
+            f"A partial reduction cannot be more than {what} in any head ({details}).",
             "itc-reduction-declaration",
         )
     return Verdict.ALLOW
+
+
+def _abs(tax: Tax) -> Tax:
+    return Tax(*(abs(v) for v in tax.as_dict().values()))
+
+
+def reduction_cap(record: RecordFacts) -> Tax:
+    """The most a declared reduction may be, per head: the record's tax, or for an amendment
+    netted against an original whose ITC was taken, the change it made (a downward amendment
+    cuts ITC by the cut, not by its whole tax)."""
+    if amendment_basis(record) is not Basis.NET or record.original_tax is None:
+        return _abs(record.tax)
+    return _abs(record.tax - record.original_tax)
+
+
+# -------------------------------------------------------------------------------- amendments
+
+
+class Basis(StrEnum):
+    """How an amendment counts in GSTR-2B (§3 "Amendments count by their change")."""
+
+    FULL = "full"  # not an amendment, or the original brought no ITC (rejected / pending)
+    NET = "net"  # the original's ITC was taken: the amendment moves ITC by the difference
+    UNKNOWN = "unknown"  # the original is not in the user's data: the change is unknown
+
+
+def amendment_basis(record: RecordFacts) -> Basis:
+    """Full, net of the original, or unknown.
+
+    The original counts as taken when accepted or deemed accepted (no action): its ITC is in
+    its own period's GSTR-2B, so counting the amendment in full would count it twice.
+    """
+    if not record.section.is_amendment:
+        return Basis.FULL
+    if record.original_tax is None or record.original_status is None:
+        return Basis.UNKNOWN
+    if record.original_status in (Status.REJECTED, Status.PENDING):
+        return Basis.FULL
+    return Basis.NET
+
+
+def itc_change(record: RecordFacts) -> Tax:
+    """What the record moves ITC (credit notes: the reduction) by, per head: the difference
+    from the original when netted, else its own tax. Meaningless when the basis is UNKNOWN."""
+    if amendment_basis(record) is Basis.NET and record.original_tax is not None:
+        return record.tax - record.original_tax
+    return record.tax
 
 
 # ---------------------------------------------------------------------------------- recompute
@@ -586,5 +727,31 @@ def filing_verdict(period: Period, frequency: Frequency, today: date) -> Verdict
             Code.PERIOD_NOT_ENDED,
             f"The tax period {label} has not ended yet, so its GSTR-3B cannot have been filed.",
             "gstr3b-due-date",
+        )
+    return Verdict.ALLOW
+
+
+def annual_return_verdict(fy_start: int, filed_on: date, today: date) -> Verdict:
+    """May the annual return for the financial year starting in `fy_start` be recorded as
+    filed on `filed_on`? Only after the year has ended, and not in the future."""
+    label = f"FY {fy_start}-{(fy_start + 1) % 100:02d}"
+    if fy_start < IMS_FIRST_PERIOD.year:
+        return _refuse(
+            Code.NOT_IN_IMS,
+            f"{label} ended before IMS began (Oct 2024); its annual return does not matter here.",
+            "itc-time-limit",
+        )
+    if filed_on < date(fy_start + 1, 4, 1):
+        return _refuse(
+            Code.PERIOD_NOT_ENDED,
+            f"The annual return for {label} can be filed only after the year ends "
+            f"(31 Mar {fy_start + 1}).",
+            "itc-time-limit",
+        )
+    if filed_on > today:
+        return _refuse(
+            Code.PERIOD_NOT_ENDED,
+            f"{filed_on:%d %b %Y} is in the future: record the annual return once it is filed.",
+            "itc-time-limit",
         )
     return Verdict.ALLOW

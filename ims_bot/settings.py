@@ -10,9 +10,22 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 INDIA = ZoneInfo("Asia/Kolkata")
+
+
+def india(moment: datetime) -> datetime:
+    """`moment` in India's time zone; a naive value (SQLite reads them back so) is India's."""
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=INDIA)
+    return moment.astimezone(INDIA)
+
+
+#: The days IMS_BOT_TODAY may fix "today" to.
+TODAY_FROM = date(2017, 7, 1)
+TODAY_UNTIL = date(2099, 12, 31)
 TELEGRAM_API_URL = "https://api.telegram.org/bot"
 TELEGRAM_FILE_URL = "https://api.telegram.org/file/bot"
 
@@ -53,13 +66,25 @@ def default_database_url() -> str:
     return f"sqlite:///{directory / 'ims-bot.sqlite3'}"
 
 
-def _api_base(url: str, suffix: str) -> str:
+def _api_base(url: str, suffix: str, variable: str) -> str:
     """Accept `http://host:port`, `http://host:port/bot` or a `{token}` template.
 
     python-telegram-bot appends the token to the base URL, so a bare server address gets
     Telegram's `/bot` (or `/file/bot`) path added, as a self-hosted Bot API server expects.
     """
     url = url.strip()
+    try:
+        parts = urlsplit(url)
+        valid = parts.scheme in ("http", "https") and bool(parts.hostname) and (
+            parts.port is None or parts.port > 0
+        )
+    except ValueError:  # e.g. a port that is not a number
+        valid = False
+    if not valid or any(c.isspace() for c in url):
+        raise SettingsError(
+            f"{variable} must be an http:// or https:// URL, e.g. http://127.0.0.1:8081{suffix}, "
+            f"got {url[:80]!r}"
+        )
     if "{token}" in url or url.rstrip("/").endswith(suffix):
         return url
     return url.rstrip("/") + suffix
@@ -81,9 +106,14 @@ def load_settings(environ: Mapping[str, str] | None = None, *, dotenv: bool = Tr
     try:
         today_override = date.fromisoformat(today_text) if today_text else None
     except ValueError:
+        today_override = date.min  # reported below, with the range
+    if today_override is not None and not TODAY_FROM <= today_override <= TODAY_UNTIL:
+        # Deadlines, periods and s.16(4) limits are computed around today: far outside GST's
+        # years they would not even be dates (9999-12-31 plus two months).
         raise SettingsError(
-            f"IMS_BOT_TODAY must be a date YYYY-MM-DD, got {today_text!r}"
-        ) from None
+            f"IMS_BOT_TODAY must be a date YYYY-MM-DD from {TODAY_FROM} (GST began) to "
+            f"{TODAY_UNTIL}, got {today_text[:40]!r}"
+        )
     admin_text = environ.get("IMS_BOT_ADMIN_CHAT_ID", "").strip()
     try:
         admin_chat_id = int(admin_text) if admin_text else None
@@ -109,8 +139,12 @@ def load_settings(environ: Mapping[str, str] | None = None, *, dotenv: bool = Tr
         database_url=database_url,
         reminder_interval=reminder_interval,
         token=environ.get("IMS_BOT_TOKEN", "").strip() or None,
-        api_url=_api_base(environ.get("IMS_BOT_API_URL") or TELEGRAM_API_URL, "/bot"),
-        file_url=_api_base(environ.get("IMS_BOT_FILE_URL") or TELEGRAM_FILE_URL, "/file/bot"),
+        api_url=_api_base(
+            environ.get("IMS_BOT_API_URL") or TELEGRAM_API_URL, "/bot", "IMS_BOT_API_URL"
+        ),
+        file_url=_api_base(
+            environ.get("IMS_BOT_FILE_URL") or TELEGRAM_FILE_URL, "/file/bot", "IMS_BOT_FILE_URL"
+        ),
         today_override=today_override,
         admin_chat_id=admin_chat_id,
         log_level=log_level,

@@ -26,7 +26,7 @@ ADMIN_URL = os.environ.get(
 REQUIRE_POSTGRES = os.environ.get("IMS_BOT_REQUIRE_POSTGRES") == "1"
 TABLES = (
     "reminders", "action_log", "period_states", "records", "invites", "memberships", "users",
-    "taxpayers",
+    "suppliers", "annual_returns", "prompts", "processed_updates", "taxpayers",
 )
 
 

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,7 +33,11 @@ START_TIMEOUT = 60.0
 
 @dataclass
 class BotProcess:
-    """One `ims-bot run` process against `server`; can be killed and started again."""
+    """One `ims-bot run` process against `server`; can be killed and started again.
+
+    With `args` (e.g. `["webhook", ...]`) and `health_url` it runs that command instead, and
+    is up once its health endpoint answers 200.
+    """
 
     server: TelegramServer
     database_url: str
@@ -38,6 +45,8 @@ class BotProcess:
     extra_env: dict[str, str] = field(default_factory=dict)
     process: subprocess.Popen[bytes] | None = None
     starts: int = 0
+    args: list[str] = field(default_factory=lambda: ["run"])
+    health_url: str | None = None
 
     @property
     def log_path(self) -> Path:
@@ -61,23 +70,32 @@ class BotProcess:
         return env
 
     def start(self) -> None:
-        """Start the bot and return once it polls for updates."""
+        """Start the bot and return once it polls for updates (or answers its health check)."""
         assert self.process is None or self.process.poll() is not None, "already running"
         self.starts += 1
         polls = self.server.polls
         with self.log_path.open("wb") as log:
             # cwd: a scratch directory, so that no developer's .env is read.
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "ims_bot.cli", "run"],
+                [sys.executable, "-m", "ims_bot.cli", *self.args],
                 cwd=self.workdir, env=self.environment(), stdout=log, stderr=subprocess.STDOUT,
             )
         deadline = time.monotonic() + START_TIMEOUT
-        while self.server.polls <= polls:
+        while not self._up(polls):
             if self.process.poll() is not None:
                 raise RuntimeError(f"the bot exited with {self.process.returncode}:\n{self.log()}")
             if time.monotonic() > deadline:
                 raise TimeoutError(f"the bot did not poll within {START_TIMEOUT}s:\n{self.log()}")
             time.sleep(0.05)
+
+    def _up(self, polls: int) -> bool:
+        if self.health_url is None:
+            return self.server.polls > polls
+        try:
+            with urllib.request.urlopen(self.health_url, timeout=1) as response:
+                return bool(response.status == 200)
+        except (OSError, urllib.error.URLError):
+            return False
 
     def kill(self) -> None:
         """SIGKILL: no shutdown code runs, as when the machine dies."""
@@ -133,6 +151,13 @@ def make_bot(server: TelegramServer, workdir: Path, **extra_env: str) -> BotProc
     return BotProcess(server, url, workdir, dict(extra_env))
 
 
+def free_port() -> int:
+    """A TCP port of 127.0.0.1 that nothing listens on (free when this returns)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
 @pytest.fixture(scope="module")
 def bot(
     telegram: TelegramServer, tmp_path_factory: pytest.TempPathFactory
@@ -160,6 +185,7 @@ def pytest_collection_modifyitems(items: list[Any]) -> None:
     here = Path(__file__).parent
     for item in items:
         if Path(str(item.fspath)).parent == here and item.module.__name__.endswith(
-            ("test_bot_over_http", "test_faults")
+            ("test_bot_over_http", "test_faults", "test_webhook", "test_startup",
+             "test_access_over_http", "test_hostile_input")
         ):
             item.add_marker(pytest.mark.slow)

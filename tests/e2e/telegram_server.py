@@ -163,6 +163,9 @@ class TelegramServer:
     commands: list[_JSON] = field(default_factory=list, repr=False)
     port: int = 0
     polls: int = 0  # getUpdates calls answered or waiting: the bot is up once this grows
+    arrived: dict[str, int] = field(default_factory=dict, repr=False)  # requests per method
+    # Users' names as Telegram sends them in `from` (first_name, last_name, username).
+    profiles: dict[int, _JSON] = field(default_factory=dict, repr=False)
     _released: int = 0  # bumped to end every long poll in flight at once
     _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
     _files: dict[str, _File] = field(default_factory=dict, repr=False)
@@ -270,18 +273,34 @@ class TelegramServer:
 
     # --- playing users ------------------------------------------------------------------
 
-    def user_sends(self, user_id: int, text: str, *, reply_to: int | None = None) -> int:
-        """A private-chat message from `user_id` (a `/command` gets its entity); returns the
-        server's sequence number, for `wait_for_message(..., since=...)`."""
+    def set_profile(
+        self, user_id: int, first_name: str, last_name: str | None = None,
+        username: str | None = None,
+    ) -> None:
+        """What Telegram will say of `user_id` in the `from` of their updates."""
+        profile: _JSON = {"first_name": first_name}
+        if last_name is not None:
+            profile["last_name"] = last_name
+        if username is not None:
+            profile["username"] = username
+        with self._lock:
+            self.profiles[user_id] = profile
+
+    def user_sends(
+        self, user_id: int, text: str, *, reply_to: int | None = None, chat_id: int | None = None
+    ) -> int:
+        """A message from `user_id` in their private chat, or in group `chat_id` (a negative
+        id, as Telegram's groups have); a `/command` gets its entity. Returns the server's
+        sequence number, for `wait_for_message(..., since=...)`."""
         content: _JSON = {"text": text}
         if text.startswith("/"):
             length = len(text.split()[0]) if text.split() else 1
             content["entities"] = [{"type": "bot_command", "offset": 0, "length": length}]
         with self._lock:
             if reply_to is not None:
-                content["reply_to_message"] = self._message_json(self.messages[(user_id,
-                                                                                 reply_to)])
-            return self._user_message(user_id, content)
+                chat = user_id if chat_id is None else chat_id
+                content["reply_to_message"] = self._message_json(self.messages[(chat, reply_to)])
+            return self._user_message(user_id, content, chat_id)
 
     def user_sends_document(
         self, user_id: int, name: str, content: bytes, mime_type: str = "application/json"
@@ -310,22 +329,36 @@ class TelegramServer:
                 raise LookupError(f"no single callback button {button!r} among {labels}")
             return self.user_sends_callback(user_id, message_id, matches[0][1])
 
-    def user_sends_callback(self, user_id: int, message_id: int, data: str) -> int:
-        """A press carrying `data` as given, under bot message `message_id` (forged or
-        replayed data); returns the sequence number before the press."""
+    def user_sends_callback(
+        self, user_id: int, message_id: int, data: str, *, chat_id: int | None = None
+    ) -> int:
+        """A press carrying `data` as given, under bot message `message_id` of the user's
+        private chat or of group `chat_id` (forged or replayed data); returns the sequence
+        number before the press."""
         with self._lock:
-            message = self.messages[(user_id, message_id)]
+            message = self.messages[(user_id if chat_id is None else chat_id, message_id)]
             query_id = f"q{self._next_update}"
             self._open_queries.add(query_id)
             query = {
                 "id": query_id,
-                "from": _user(user_id),
-                "chat_instance": f"ci{user_id}",
+                "from": self._user_json(user_id),
+                "chat_instance": f"ci{message.chat_id}",
                 "message": self._message_json(message),
                 "data": data,
             }
             self._queue({"callback_query": query})
             return self._seq
+
+    def take_updates(self) -> list[_JSON]:
+        """Remove and return the queued updates, for a test to post to a webhook itself."""
+        with self._lock:
+            taken, self._updates = self._updates, []
+            return taken
+
+    def arrivals(self, method: str) -> int:
+        """How many requests of `method` reached the server, answered or not (yet)."""
+        with self._lock:
+            return self.arrived.get(method.lower(), 0)
 
     def release_polls(self) -> None:
         """Answer every waiting getUpdates now (empty), as when a bot is being stopped."""
@@ -416,6 +449,8 @@ class TelegramServer:
         if request.match_info["token"] != self.token:
             return _error_response(ApiError("Unauthorized", 401))
         method = request.match_info["method"]
+        with self._lock:
+            self.arrived[method.lower()] = self.arrived.get(method.lower(), 0) + 1
         params = await _params(request)
         fault = self._take_fault(method)
         if fault is not None:
@@ -634,11 +669,12 @@ class TelegramServer:
         if self._loop is not None and self._update_ready is not None:
             self._loop.call_soon_threadsafe(self._update_ready.set)
 
-    def _user_message(self, user_id: int, content: _JSON) -> int:
+    def _user_message(self, user_id: int, content: _JSON, chat_id: int | None = None) -> int:
+        chat = user_id if chat_id is None else chat_id
         self._seq += 1
-        message = Message(user_id, self._new_id(user_id), int(time.time()), False, self._seq,
+        message = Message(chat, self._new_id(chat), int(time.time()), False, self._seq,
                           user_id=user_id, text=content.get("text"))
-        self.messages[(user_id, message.message_id)] = message
+        self.messages[(chat, message.message_id)] = message
         self._queue({"message": {**self._message_json(message), **content}})
         return self._seq
 
@@ -674,6 +710,10 @@ class TelegramServer:
         self._files[stored.file_id] = stored
         return stored
 
+    def _user_json(self, user_id: int) -> _JSON:
+        profile = self.profiles.get(user_id, {"first_name": f"User {user_id}"})
+        return {"id": user_id, "is_bot": False, **profile}
+
     def _new_id(self, chat_id: int) -> int:
         number = self._next_message.get(chat_id, 1)
         self._next_message[chat_id] = number + 1
@@ -681,9 +721,9 @@ class TelegramServer:
 
     def _message_json(self, message: Message) -> _JSON:
         data: _JSON = {"message_id": message.message_id, "date": message.date,
-                       "chat": {"id": message.chat_id, "type": "private",
-                                "first_name": f"User {message.chat_id}"}}
-        data["from"] = self._api_getme({}) if message.from_bot else _user(message.user_id or 0)
+                       "chat": _chat(message.chat_id)}
+        data["from"] = (self._api_getme({}) if message.from_bot
+                        else self._user_json(message.user_id or 0))
         if message.text is not None:
             key = "caption" if (message.document or message.photo) else "text"
             data[key] = message.plain_text
@@ -755,5 +795,8 @@ def _checked_markup(markup: object) -> _JSON | None:
         raise ApiError(refusal.description, refusal.status) from None
 
 
-def _user(user_id: int) -> _JSON:
-    return {"id": user_id, "is_bot": False, "first_name": f"User {user_id}"}
+def _chat(chat_id: int) -> _JSON:
+    """Telegram's convention: positive ids are private chats with a user, negative are groups."""
+    if chat_id > 0:
+        return {"id": chat_id, "type": "private", "first_name": f"User {chat_id}"}
+    return {"id": chat_id, "type": "supergroup", "title": f"Group {chat_id}"}

@@ -226,14 +226,14 @@ async def test_getupdates_failing_for_a_while_loses_no_update(
     telegram.fail("getUpdates", "drop", times=2)
     telegram.fail("getUpdates", 429, times=1, retry_after=1)
     telegram.fail("getUpdates", 500, times=1)
-    # The first message ends the long poll in flight; the second meets the failing ones.
+    # The first message ends the long poll in flight; the polls after it (the poller's short
+    # ones while that update is handled, or the second message's) meet the failing ones.
     first = await chat.say("/start", timeout=30)
-    mark = telegram.mark()
     answer = await chat.say("what is IMS?", timeout=60)
     assert "IMS Bot" in first.plain_text
     assert "Invoice Management System" in answer.plain_text
     failed = [c.seq for c in telegram.calls_to("getUpdates", since=start) if c.error]
-    assert len(failed) == 6 and failed[-1] > mark
+    assert len(failed) == 6
 
 
 async def test_slow_telegram_answers_still_deliver_every_reply(

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from ims_bot.access import AccessService, NotLinked
+from ims_bot.access import MAX_LIVE_CODES, AccessService, NotLinked, Profile
 from ims_bot.db import Database
 from ims_bot.domain import Frequency
 from ims_bot.errors import AccessDenied, InvalidInput, NotFound
@@ -146,3 +146,101 @@ def test_switching_picks_among_own_and_shared_gstins(access: AccessService) -> N
     assert access.active(CA).id == own.id
     with pytest.raises(AccessDenied):
         access.switch(STRANGER, STRANGER, own.id)
+
+
+def test_a_revoked_member_cannot_rejoin_with_the_code_they_used(access: AccessService) -> None:
+    ws = access.link(OWNER, OWNER, RECIPIENT).workspace
+    code = access.invite(OWNER, ws.id).code
+    access.join(CA, CA, code)
+    assert access.revoke(OWNER, ws.id, CA)
+
+    with pytest.raises((InvalidInput, NotFound)):
+        access.join(CA, CA, code)
+
+    with pytest.raises(AccessDenied):
+        access.require(CA, ws.id)
+    assert access.workspaces(CA) == []
+
+
+def test_a_member_who_left_cannot_rejoin_with_their_old_code(access: AccessService) -> None:
+    ws = access.link(OWNER, OWNER, RECIPIENT).workspace
+    code = access.invite(OWNER, ws.id).code
+    access.join(CA, CA, code)
+    access.unlink(CA, ws.id)
+
+    with pytest.raises((InvalidInput, NotFound)):
+        access.join(CA, CA, code)
+    assert access.workspaces(CA) == []
+
+
+def test_sending_the_code_again_while_still_a_member_changes_nothing(
+    access: AccessService,
+) -> None:
+    ws = access.link(OWNER, OWNER, RECIPIENT).workspace
+    code = access.invite(OWNER, ws.id).code
+    access.join(CA, CA, code)
+
+    assert access.join(CA, CA, code).id == ws.id  # a double send
+    assert [m.user_id for m in access.members(OWNER, ws.id)] == [OWNER, CA]
+
+
+def test_sharing_names_the_members_and_lists_only_codes_that_still_work(
+    access: AccessService, clock_now: Clock
+) -> None:
+    ws = access.link(OWNER, OWNER, RECIPIENT, profile=Profile("Asha Traders")).workspace
+    access.join(CA, CA, access.invite(OWNER, ws.id).code,
+                profile=Profile("<b>Ravi</b> & Co", "ravi_ca"))
+    cancelled = access.invite(OWNER, ws.id).code
+    assert access.cancel_invite(OWNER, ws.id, cancelled)
+    expiring = access.invite(OWNER, ws.id, days=1).code
+    live = access.invite(OWNER, ws.id).code
+    clock_now.value = START + timedelta(days=2)
+
+    sharing = access.sharing(OWNER, ws.id)
+
+    assert [(m.user_id, m.role, m.name, m.username) for m in sharing.members] == [
+        (OWNER, "owner", "Asha Traders", None),
+        (CA, "member", "<b>Ravi</b> & Co", "ravi_ca"),
+    ]
+    assert [c.code for c in sharing.codes] == [live]
+    assert expiring != live
+    with pytest.raises(AccessDenied):
+        access.sharing(CA, ws.id)  # only the owner sees who has access
+
+
+def test_only_the_owner_cancels_a_code_and_a_cancelled_code_is_dead(
+    access: AccessService,
+) -> None:
+    ws = access.link(OWNER, OWNER, RECIPIENT).workspace
+    other = access.link(STRANGER, STRANGER, RECIPIENT).workspace
+    access.join(CA, CA, access.invite(OWNER, ws.id).code)
+    code = access.invite(OWNER, ws.id).code
+    with pytest.raises(AccessDenied):
+        access.cancel_invite(CA, ws.id, code)  # a member is not the owner
+    assert not access.cancel_invite(STRANGER, other.id, code)  # not that workspace's code
+    assert [c.code for c in access.sharing(OWNER, ws.id).codes] == [code]
+
+    assert access.cancel_invite(OWNER, ws.id, code)
+    assert not access.cancel_invite(OWNER, ws.id, code)  # a replayed tap changes nothing
+    with pytest.raises(NotFound):
+        access.join(STRANGER, STRANGER, code)
+
+
+def test_revoking_someone_without_access_changes_nothing(access: AccessService) -> None:
+    ws = access.link(OWNER, OWNER, RECIPIENT).workspace
+    access.join(CA, CA, access.invite(OWNER, ws.id).code)
+    assert not access.revoke(OWNER, ws.id, STRANGER)
+    with pytest.raises(AccessDenied):
+        access.revoke(CA, ws.id, OWNER)
+    with pytest.raises(InvalidInput):
+        access.revoke(OWNER, ws.id, OWNER)
+    assert [m.user_id for m in access.members(OWNER, ws.id)] == [OWNER, CA]
+
+
+def test_at_most_ten_codes_work_at_once(access: AccessService) -> None:
+    ws = access.link(OWNER, OWNER, RECIPIENT).workspace
+    codes = [access.invite(OWNER, ws.id).code for _ in range(MAX_LIVE_CODES)]
+    with pytest.raises(InvalidInput, match="/members"):
+        access.invite(OWNER, ws.id)
+    access.cancel_invite(OWNER, ws.id, codes[0])
+    assert access.invite(OWNER, ws.id).code not in codes

@@ -472,9 +472,10 @@ ROWS: dict[str, Row] = {
                                         "b2b:INV-PB", "pending", "PORTAL_BLOCKED"),
     "flag-pending-open-cn-sep25": Row((doc("b2bcn", "CN-PO", "092025", ispendactblocked="N"),),
                                       "b2bcn:CN-PO", "pending", "ok"),
+    # A flag describes the day of its download: N does not reopen a window closed by date.
     "flag-pending-open-cn-oct25-late": Row(
         (doc("b2bcn", "CN-PO", "102025", ispendactblocked="N"),), "b2bcn:CN-PO", "pending",
-        "ok", today="2025-12-21"),
+        "PENDING_WINDOW_CLOSED", today="2025-12-22"),
     "flag-pending-blocked-cn-oct25": Row(
         (doc("b2bcn", "CN-PB", "102025", ispendactblocked="Y"),), "b2bcn:CN-PB", "pending",
         "PORTAL_BLOCKED"),
@@ -799,12 +800,149 @@ def test_recompute_downward_amendment_pending_past_its_window(cli: Cli) -> None:
     assert _bucket(held, "pending") == (0.0, 700.0, 700.0, 0.0, 2)
     late = cli.recompute(MONTHLY, "102025", today="2025-12-21").json()
     assert _bucket(late, "pending") == (0.0, 100.0, 100.0, 0.0, 1)
-    assert _bucket(late, "available") == (0.0, 600.0, 600.0, 0.0, 1)
+    # Deemed accepted, it counts by its change: 1,000 → 600 takes 400 off ITC (§3).
+    assert _bucket(late, "available") == (0.0, -400.0, -400.0, 0.0, 1)
     assert _bucket(late["change"], "pending")[-1] == -1
     view = cli("records", "--gstin", MONTHLY, "--section", "b2ba", "--json",
                today="2025-12-21").json()
     assert {r["number"]: r["effective_status"] for r in view} == {
         "INV-0925-A": "accepted", "INV-X-A": "pending"}
+
+
+SEP_IGST = doc("b2b", "INV-IG", "092025", 18000.0, supplier=SUPPLIER_GJ, action="A")
+
+
+def _igst(data: dict[str, Any], name: str) -> tuple[float, int]:
+    return data[name]["igst"], data[name]["count"]
+
+
+def test_amendments_count_by_their_change(cli: Cli) -> None:
+    """ims-facts §3: an invoice accepted and claimed in Sep 2025, amended in Nov 2025."""
+    down = amend("b2ba", "", "112025", 9000.0, SEP_IGST, supplier=SUPPLIER_GJ)
+    cli.load(MONTHLY, SEP_IGST, down, doc("b2b", "INV-NOV", "112025", 1000.0,
+                                          supplier=SUPPLIER_GJ))
+    ok(cli("filed", "--gstin", MONTHLY, "--period", "092025"))
+    data = cli.recompute(MONTHLY, "112025").json()
+    # 1,000 of November's own invoice, less the 9,000 the amendment cut.
+    assert _igst(data, "available") == (-8000.0, 2)
+    assert data["not_netted"]["count"] == 0
+
+
+def test_upward_amendment_adds_only_the_difference(cli: Cli) -> None:
+    original = doc("b2b", "INV-UP", "092025", 1800.0, supplier=SUPPLIER_GJ, action="A")
+    cli.load(MONTHLY, original, amend("b2ba", "", "112025", 3600.0, original,
+                                      supplier=SUPPLIER_GJ))
+    ok(cli("filed", "--gstin", MONTHLY, "--period", "092025"))
+    assert _igst(cli.recompute(MONTHLY, "112025").json(), "available") == (1800.0, 1)
+
+
+def test_amendment_of_a_rejected_original_counts_in_full(cli: Cli) -> None:
+    original = doc("b2b", "INV-RJ", "092025", 1800.0, supplier=SUPPLIER_GJ, action="R")
+    cli.load(MONTHLY, original, amend("b2ba", "", "112025", 3600.0, original,
+                                      supplier=SUPPLIER_GJ))
+    ok(cli("filed", "--gstin", MONTHLY, "--period", "092025"))
+    assert _igst(cli.recompute(MONTHLY, "112025").json(), "available") == (3600.0, 1)
+
+
+def test_credit_note_amendment_counts_by_its_change(cli: Cli) -> None:
+    cn = doc("b2bcn", "CN-IG", "092025", 1000.0, supplier=SUPPLIER_GJ, action="A")
+    cli.load(MONTHLY, cn, amend("b2bcna", "", "112025", 600.0, cn, supplier=SUPPLIER_GJ),
+             doc("b2b", "INV-NOV", "112025", 5000.0, supplier=SUPPLIER_GJ))
+    ok(cli("filed", "--gstin", MONTHLY, "--period", "092025"))
+    data = cli.recompute(MONTHLY, "112025").json()
+    # The credit note shrank by 400: that much ITC comes back.
+    assert _igst(data, "credit_note_reduction") == (-400.0, 1)
+    assert _igst(data, "available") == (5400.0, 1)
+
+
+def test_amendment_without_its_original_is_not_counted_silently(cli: Cli) -> None:
+    lone = doc("b2ba", "INV-LONE-A", "112025", 9000.0, supplier=SUPPLIER_GJ,
+               original="INV-LONE", original_day="05-09-2025")
+    cli.load(MONTHLY, lone, doc("b2b", "INV-NOV", "112025", 1000.0, supplier=SUPPLIER_GJ))
+    data = cli.recompute(MONTHLY, "112025").json()
+    assert _igst(data, "available") == (1000.0, 1)
+    assert _igst(data, "not_netted") == (9000.0, 1)
+    assert any("1 amendment(s) could not be netted" in note for note in data["notes"])
+    text = cli("recompute", "--gstin", MONTHLY, "--period", "112025").stdout
+    assert "could not be netted" in text
+
+
+def test_declared_reduction_of_a_downward_amendment_is_capped_by_the_cut(cli: Cli) -> None:
+    original = doc("b2b", "INV-CAP", "092025", 18000.0, supplier=SUPPLIER_GJ, action="A")
+    cli.load(MONTHLY, original, amend("b2ba", "", "112025", 12000.0, original,
+                                      supplier=SUPPLIER_GJ))
+    ok(cli("filed", "--gstin", MONTHLY, "--period", "092025"))
+    refused(cli.act(MONTHLY, "b2ba:INV-CAP-A", "accept", "--reduce", "6001,0,0,0"),
+            "REDUCTION_EXCEEDS_TAX")
+    ok(cli.act(MONTHLY, "b2ba:INV-CAP-A", "accept", "--reduce", "2000,0,0,0"))
+    assert _igst(cli.recompute(MONTHLY, "112025").json(), "available") == (-2000.0, 1)
+
+
+def test_saved_records_count_in_no_gstr2b_figure_until_filed(cli: Cli) -> None:
+    cli.load(MONTHLY, doc("b2b", "INV-SAVED", "112025", 700.0, filed=False),
+             doc("b2bcn", "CN-SAVED", "112025", 70.0, filed=False),
+             doc("b2b", "INV-FILED", "112025", 100.0))
+    ok(cli.act(MONTHLY, "b2b:INV-SAVED", "accept"))  # acting on a saved record is allowed
+    data = cli.recompute(MONTHLY, "112025").json()
+    assert _bucket(data, "available") == (0.0, 100.0, 100.0, 0.0, 1)
+    assert _bucket(data, "credit_note_reduction") == (0.0, 0.0, 0.0, 0.0, 0)
+    assert _bucket(data, "not_filed") == (0.0, 770.0, 770.0, 0.0, 2)
+    # Once the supplier files them, they count.
+    cli.load(MONTHLY, doc("b2b", "INV-SAVED", "112025", 700.0, action="A"),
+             doc("b2bcn", "CN-SAVED", "112025", 70.0))
+    later = cli.recompute(MONTHLY, "112025", today="2025-12-17").json()
+    assert _bucket(later, "not_filed")[-1] == 0
+    assert _bucket(later, "available") == (0.0, 730.0, 730.0, 0.0, 2)
+
+
+def test_section_16_4_keeps_time_barred_itc_out_of_available(cli: Cli) -> None:
+    """An FY 2024-25 invoice the supplier reported in Nov 2025: its 3B comes after the Oct 2025
+    return, the last that can carry that year's ITC."""
+    late = doc("b2b", "INV-2425", "112025", 500.0, day="20-03-2025")
+    cli.load(MONTHLY, late, doc("b2b", "INV-NOV", "112025", 100.0))
+    refused(cli.act(MONTHLY, "b2b:INV-2425", "pending"), "ITC_TIME_LIMIT_PASSED")
+    accepted = cli.act(MONTHLY, "b2b:INV-2425", "accept")
+    ok(accepted)
+    assert "time-barred under Section 16(4)" in accepted.stdout
+    assert "brings no ITC" in accepted.stdout
+    record = cli.records(MONTHLY)["b2b:INV-2425"]
+    assert "FY 2024-25" in record["time_barred"]
+    data = cli.recompute(MONTHLY, "112025").json()
+    assert _bucket(data, "available") == (0.0, 100.0, 100.0, 0.0, 1)
+    assert _bucket(data, "time_barred") == (0.0, 500.0, 500.0, 0.0, 1)
+
+
+def test_section_16_4_once_the_october_return_is_filed(cli: Cli) -> None:
+    pending = doc("b2b", "INV-0925", "092025", 300.0, day="10-03-2025")
+    cli.load(MONTHLY, pending)
+    ok(cli.act(MONTHLY, "b2b:INV-0925", "pending", today="2025-10-10"))
+    ok(cli("filed", "--gstin", MONTHLY, "--period", "092025", today="2025-10-18"))
+    # Before the Oct 2025 return is filed, it may still wait (30 Nov has not passed).
+    before = cli("records", "--gstin", MONTHLY, "--json", today="2025-11-10").json()
+    assert before[0]["time_barred"] is None
+    ok(cli("filed", "--gstin", MONTHLY, "--period", "102025", today="2025-11-15"))
+    accepted = cli.act(MONTHLY, "b2b:INV-0925", "accept", today="2025-11-16")
+    ok(accepted)
+    assert "brings no ITC" in accepted.stdout
+    refused(cli.act(MONTHLY, "b2b:INV-0925", "pending", today="2025-11-16"),
+            "ITC_TIME_LIMIT_PASSED")
+
+
+def test_annual_return_filed_early_ends_the_time_limit(cli: Cli) -> None:
+    cli.load(MONTHLY, doc("b2b", "INV-0925", "092025", 300.0, day="10-03-2025"))
+    ok(cli.act(MONTHLY, "b2b:INV-0925", "pending", today="2025-10-10"))
+    result = cli("annual-return", "--gstin", MONTHLY, "--fy", "2024-25", "--filed-on",
+                 "2025-10-20", today="2025-10-25")
+    ok(result)
+    assert "FY 2024-25" in result.stdout
+    ok(cli.act(MONTHLY, "b2b:INV-0925", "accept", today="2025-10-25"))
+    refused(cli.act(MONTHLY, "b2b:INV-0925", "pending", today="2025-10-25"),
+            "ITC_TIME_LIMIT_PASSED")
+    future = cli("annual-return", "--gstin", MONTHLY, "--fy", "2024-25", "--filed-on",
+                 "2025-11-20", today="2025-10-25")
+    refused(future, "PERIOD_NOT_ENDED")
+    assert cli("annual-return", "--gstin", MONTHLY, "--fy", "24", "--filed-on",
+               "2025-10-20").code == ExitCode.USAGE
 
 
 def test_recompute_qrmp_covers_the_quarter(cli: Cli) -> None:
@@ -853,7 +991,7 @@ def test_export_carries_the_portal_fields(cli: Cli) -> None:
     assert b2b["INV-1125"]["action"] == "R" and b2b["INV-1125"]["prev_status"] == "N"
     assert b2b["INV-1125"]["remarks"] == "Not our purchase"
     assert b2b["INV-1125"]["stin"] == SUPPLIER and b2b["INV-1125"]["idt"] == "05-11-2025"
-    assert b2b["INV-1125"]["hash"] == "h-b2b-INV-1125-900.0"
+    assert "hash" not in b2b["INV-1125"]  # the providers' schemas forbid it (IMSSAV005)
     assert b2b["INV-PEND"]["action"] == "P" and b2b["INV-PEND"]["remarks"] == "Goods in transit"
     assert b2b["INV-FLIP"]["action"] == "A" and b2b["INV-FLIP"]["prev_status"] == "P"
     assert "itcRedReq" not in b2b["INV-FLIP"] and "remarks" not in b2b["INV-FLIP"]
@@ -898,4 +1036,4 @@ def test_export_reset_for_a_record_taken_back_to_no_action(cli: Cli, tmp_path: P
     reset = json.loads(target.with_suffix(".reset.json").read_text())
     [item] = reset["invdata"]["b2b"]
     assert reset["reqtyp"] == "RESET" and item["inum"] == "INV-1125"
-    assert (item["action"], item["prev_status"]) == ("N", "A")
+    assert "action" not in item and item["prev_status"] == "A"  # a reset item has no action

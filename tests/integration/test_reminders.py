@@ -7,16 +7,18 @@ import socket
 import threading
 from datetime import date, datetime, time, timedelta
 
+import httpx
 import pytest
-from sqlalchemy import func, select, update
-from telegram.error import NetworkError
+from sqlalchemy import delete, func, select, update
+from telegram.error import NetworkError, TimedOut
 
 from ims_bot import reminders
+from ims_bot.access import AccessService
 from ims_bot.db import Database
 from ims_bot.domain import Frequency
 from ims_bot.gstin import make_gstin
 from ims_bot.importer import import_file
-from ims_bot.models import Record, Reminder, User
+from ims_bot.models import Membership, Record, Reminder, User
 from ims_bot.reminders import FakeSender, plan, set_preferences, sweep
 from ims_bot.settings import INDIA
 from ims_bot.workspaces import ensure_workspace
@@ -45,7 +47,7 @@ def add_user(
 ) -> None:
     for gstin in gstins:
         ensure_workspace(db, gstin, user_id, frequency=frequency)
-    set_preferences(db, user_id, user_id * 10, now=now, **prefs)  # type: ignore[arg-type]
+    set_preferences(db, user_id, user_id, now=now, **prefs)  # type: ignore[arg-type]
 
 
 def rows(db: Database, user_id: int | None = None) -> list[Reminder]:
@@ -68,6 +70,26 @@ MONTHLY_USER = 101
 QRMP_USER = 202
 
 
+def test_itc_time_limit_reminder_names_the_return_to_accept_before(database):
+    start = at(date(2025, 11, 10), 8)
+    add_user(database, MONTHLY_USER, gstins=(make_gstin("27", PANS[0]),), now=start)
+    sender = FakeSender()
+    day = date(2025, 11, 10)
+    while day <= date(2025, 11, 21):
+        plan(database, at(day, 8))
+        asyncio.run(sweep(database, sender, at(day, 9), worker="w1"))
+        day += timedelta(days=1)
+    limits = [(day, kind) for day, kind in sent_plan(database, MONTHLY_USER)
+              if kind == "itc_time_limit"]
+    assert limits == [(date(2025, 11, 17), "itc_time_limit"),
+                      (date(2025, 11, 19), "itc_time_limit")]
+    texts = [m.text for m in sender.messages if "s.16(4)" in m.text]
+    assert texts and all(
+        "accept before you file the Oct 2025 GSTR-3B (due 20 Nov; it must be filed by "
+        "30 Nov 2025)" in text for text in texts
+    )
+
+
 def test_sent_at_the_right_times_across_month_and_quarter_end_with_a_restart(database):
     start = at(date(2025, 11, 25), 8)
     add_user(database, MONTHLY_USER, gstins=(make_gstin("27", PANS[0]),), now=start)
@@ -88,8 +110,8 @@ def test_sent_at_the_right_times_across_month_and_quarter_end_with_a_restart(dat
     senders.append(sender)
 
     d = date
+    # The s.16(4) reminders came before the Oct 2025 GSTR-3B (20 Nov; QRMP: 24 Oct).
     assert sent_plan(database, MONTHLY_USER) == [
-        (d(2025, 11, 27), "itc_time_limit"), (d(2025, 11, 29), "itc_time_limit"),
         (d(2025, 12, 11), "draft_2b"), (d(2025, 12, 13), "draft_2b"),
         (d(2025, 12, 17), "gstr3b_due"), (d(2025, 12, 17), "pending_window"),
         (d(2025, 12, 19), "gstr3b_due"), (d(2025, 12, 19), "pending_window"),
@@ -99,12 +121,11 @@ def test_sent_at_the_right_times_across_month_and_quarter_end_with_a_restart(dat
     ]
     # QRMP in Delhi: one draft and one 3B (24th) for the Oct-Dec quarter.
     assert sent_plan(database, QRMP_USER) == [
-        (d(2025, 11, 27), "itc_time_limit"), (d(2025, 11, 29), "itc_time_limit"),
         (d(2026, 1, 11), "draft_2b"), (d(2026, 1, 13), "draft_2b"),
         (d(2026, 1, 21), "gstr3b_due"), (d(2026, 1, 23), "gstr3b_due"),
     ]
     messages = [m for s in senders for m in s.messages]
-    assert len(messages) == 14 + 6
+    assert len(messages) == 12 + 4
     assert len({(m.chat_id, m.text) for m in messages}) == len(messages)
     assert any("GSTR-3B for Oct–Dec 2025 due" in m.text for m in messages)
     assert senders[1].messages, "the restarted process sends what is due after the restart"
@@ -197,7 +218,7 @@ def test_blocked_user_is_marked_and_their_reminders_skipped(database):
     gstins = (make_gstin("27", PANS[0]), make_gstin("27", PANS[1]))
     add_user(database, MONTHLY_USER, gstins=gstins, now=now)
     add_user(database, QRMP_USER, gstins=gstins[:1], now=now)
-    sender = FakeSender(blocked={MONTHLY_USER * 10})
+    sender = FakeSender(blocked={MONTHLY_USER})
 
     result = asyncio.run(sweep(database, sender, at(date(2025, 12, 11)), worker="w1"))
 
@@ -206,21 +227,68 @@ def test_blocked_user_is_marked_and_their_reminders_skipped(database):
         assert session.get(User, MONTHLY_USER).blocked_at is not None
     mine = rows(database, MONTHLY_USER)
     assert mine and all(r.status == "skipped" for r in mine)
-    assert [m.chat_id for m in sender.messages] == [QRMP_USER * 10]
+    assert [m.chat_id for m in sender.messages] == [QRMP_USER]
     before = len(rows(database, MONTHLY_USER))
     plan(database, at(date(2025, 12, 20), 10))  # new deadlines enter the horizon
     assert len(rows(database, MONTHLY_USER)) == before  # but not for a blocked user
 
-    set_preferences(database, MONTHLY_USER, MONTHLY_USER * 10, now=at(date(2025, 12, 12), 8))
+    set_preferences(database, MONTHLY_USER, MONTHLY_USER, now=at(date(2025, 12, 12), 8))
 
     assert any(r.status == "planned" for r in rows(database, MONTHLY_USER))
+
+
+def _unsent(message: str) -> NetworkError:
+    """A network error raised before the request could reach Telegram."""
+    try:
+        try:
+            raise httpx.ConnectError(message)
+        except httpx.ConnectError as exc:
+            raise NetworkError(message) from exc
+    except NetworkError as error:
+        return error
+
+
+def _timed_out_after_sending() -> TimedOut:
+    try:
+        try:
+            raise httpx.ReadTimeout("no answer in 5 s")
+        except httpx.ReadTimeout as exc:
+            raise TimedOut() from exc
+    except TimedOut as error:
+        return error
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        pytest.param(_timed_out_after_sending(), id="timed-out-waiting-for-the-answer"),
+        pytest.param(NetworkError("connection reset"), id="connection-cut-mid-request"),
+    ],
+)
+def test_a_send_of_unknown_outcome_counts_as_delivered_and_is_never_resent(database, error):
+    """Issue 12: Telegram got the message but answered too late; sending it again two
+    minutes later would be the second copy. Recorded `uncertain`, never retried."""
+    now = at(date(2025, 12, 1), 8)
+    add_user(database, MONTHLY_USER, gstins=(make_gstin("27", PANS[0]),), now=now,
+             kinds="draft_2b", days="3")
+    sender = FakeSender(errors={MONTHLY_USER: error})
+    moment = at(date(2025, 12, 11))
+    first = asyncio.run(sweep(database, sender, moment, worker="w1"))
+    assert (first.uncertain, first.retried, first.sent) == (1, 0, 0)
+    sender.errors.clear()
+    for _ in range(4):
+        moment += timedelta(hours=1)
+        asyncio.run(sweep(database, sender, moment, worker="w1"))
+    assert sender.messages == []
+    (row,) = rows(database)
+    assert row.status == "uncertain" and row.sent_at is not None
 
 
 def test_network_errors_retry_later_and_fail_after_five_attempts(database):
     now = at(date(2025, 12, 1), 8)
     add_user(database, MONTHLY_USER, gstins=(make_gstin("27", PANS[0]),), now=now,
              kinds="draft_2b", days="3")
-    sender = FakeSender(errors={MONTHLY_USER * 10: NetworkError("connection reset")})
+    sender = FakeSender(errors={MONTHLY_USER: _unsent("connection refused")})
     moment = at(date(2025, 12, 11))
 
     first = asyncio.run(sweep(database, sender, moment, worker="w1"))
@@ -255,12 +323,12 @@ def test_changing_preferences_replans_planned_reminders(database):
     add_user(database, MONTHLY_USER, gstins=(make_gstin("27", PANS[0]),), now=now,
              kinds="gstr3b_due", days="3,1")
 
-    set_preferences(database, MONTHLY_USER, MONTHLY_USER * 10, days="7", time="18:30", now=now)
+    set_preferences(database, MONTHLY_USER, MONTHLY_USER, days="7", time="18:30", now=now)
 
     assert [(r.days_before, reminders.india(r.send_at)) for r in rows(database)] == [
         (7, at(date(2025, 12, 13), 18, 30))
     ]
-    set_preferences(database, MONTHLY_USER, MONTHLY_USER * 10, enabled=False, now=now)
+    set_preferences(database, MONTHLY_USER, MONTHLY_USER, enabled=False, now=now)
     assert rows(database) == []
 
 
@@ -292,7 +360,7 @@ DEC_1 = date(2025, 12, 1)  # a Monday
 def digest_user(db: Database, now: datetime, **prefs: object) -> int:
     """A user who chose only the daily digest, with one workspace; its id."""
     workspace = ensure_workspace(db, RECIPIENT, DIGEST_USER)
-    set_preferences(db, DIGEST_USER, DIGEST_USER * 10, kinds="digest", now=now, **prefs)  # type: ignore[arg-type]
+    set_preferences(db, DIGEST_USER, DIGEST_USER, kinds="digest", now=now, **prefs)  # type: ignore[arg-type]
     return workspace.id
 
 
@@ -384,7 +452,7 @@ def test_digest_with_nothing_new_and_all_clear_off_sends_nothing(database):
     assert (first.status, first.last_error) == ("skipped", reminders.NOTHING_NEW)
     # A digest with nothing new still closes its window: after a move to 18:00 the next
     # one starts at 09:00 on the 1st, not a day before its own time (which would miss LATE-1).
-    set_preferences(database, DIGEST_USER, DIGEST_USER * 10, time="18:00", now=at(DEC_1, 12))
+    set_preferences(database, DIGEST_USER, DIGEST_USER, time="18:00", now=at(DEC_1, 12))
     asyncio.run(sweep(database, sender, at(date(2025, 12, 2), 18), worker="w1"))
     (message,) = sender.messages
     assert "1 new record(s) since Mon 01 Dec 09:00" in message.text
@@ -483,3 +551,52 @@ def test_two_sweepers_on_postgres_send_each_reminder_exactly_once(postgres_db):
     done = [r for r in rows(postgres_db) if reminders.india(r.send_at) <= due]
     assert len(done) == due_rows and "planned" not in {r.status for r in done}
     assert sum(r.status == "sent" for r in done) == expected
+
+
+# ------------------------------------------------------------------------- private chat only
+
+GROUP_CHAT = -1_001_234_567_890
+
+
+def test_a_reminder_goes_to_the_private_chat_even_when_a_group_chat_was_stored(database):
+    """/remind typed in a group used to store the group as the user's chat, and the GSTIN's
+    reminders then went to everyone in it."""
+    ensure_workspace(database, make_gstin("27", PANS[0]), MONTHLY_USER)
+    set_preferences(database, MONTHLY_USER, GROUP_CHAT, now=at(date(2025, 12, 1), 8))
+    sender = FakeSender()
+
+    asyncio.run(sweep(database, sender, at(date(2025, 12, 11)), worker="w1"))
+
+    assert sender.messages
+    assert {m.chat_id for m in sender.messages} == {MONTHLY_USER}
+
+
+def test_a_reminder_planned_before_access_was_removed_is_not_sent(database):
+    now = at(date(2025, 12, 1), 8)
+    ws = ensure_workspace(database, make_gstin("27", PANS[0]), MONTHLY_USER)
+    access = AccessService(database, lambda: now)
+    access.join(QRMP_USER, QRMP_USER, access.invite(MONTHLY_USER, ws.id).code)
+    set_preferences(database, QRMP_USER, QRMP_USER, now=now)
+    assert any(r.status == "planned" for r in rows(database, QRMP_USER))
+    with database.begin() as session:  # access gone, the planned rows left behind
+        session.execute(delete(Membership).where(Membership.user_id == QRMP_USER))
+    sender = FakeSender()
+
+    asyncio.run(sweep(database, sender, at(date(2025, 12, 11)), worker="w1"))
+
+    assert sender.to(QRMP_USER) == []
+    assert "sent" not in {r.status for r in rows(database, QRMP_USER)}
+
+
+def test_revoking_a_member_drops_their_planned_reminders_about_that_gstin(database):
+    now = at(date(2025, 12, 1), 8)
+    ws = ensure_workspace(database, make_gstin("27", PANS[0]), MONTHLY_USER)
+    own = ensure_workspace(database, make_gstin("27", PANS[1]), QRMP_USER)
+    access = AccessService(database, lambda: now)
+    access.join(QRMP_USER, QRMP_USER, access.invite(MONTHLY_USER, ws.id).code)
+    set_preferences(database, QRMP_USER, QRMP_USER, now=now)
+
+    assert access.revoke(MONTHLY_USER, ws.id, QRMP_USER)
+
+    planned = {r.taxpayer_id for r in rows(database, QRMP_USER) if r.status == "planned"}
+    assert planned == {own.id}

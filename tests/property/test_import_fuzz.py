@@ -20,10 +20,10 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from ims_bot.db import Database
-from ims_bot.errors import ImportRefused
+from ims_bot.errors import ImportRefused, WrongTaxpayerFile
 from ims_bot.importer import import_file
 from ims_bot.models import ActionLog, Record
-from ims_bot.portal import PortalFileError
+from ims_bot.portal import PortalFileError, RecordError, parse_record
 from ims_bot.workspaces import ensure_workspace
 from tests.factories import RECIPIENT, SUPPLIER_B, invoice, note
 
@@ -31,7 +31,8 @@ FUZZ = settings(
     max_examples=60, deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
-SECTIONS = ("b2b", "b2ba", "b2bcn", "b2bdn", "ecom", "impg", "unknown", "imsDetails", "data")
+SECTIONS = ("b2b", "b2ba", "b2bcn", "b2bdn", "ecom", "impg", "unknown", "imsDetails", "data",
+            "isd", "isdcn", "rtin", "gstin", "status_cd", "status", "error", "code", "message")
 FIELDS = ("stin", "trdnm", "rtnprd", "srcform", "srcfilstatus", "inum", "idt", "nt_num",
           "nt_dt", "inv_typ", "pos", "val", "txval", "iamt", "camt", "samt", "cess", "action",
           "hash", "ispendactblocked", "isItcRedReqBlocked", "oinum", "oidt", "rmks")
@@ -72,7 +73,7 @@ def check_import(db: Database, w: int, data: bytes) -> str:
     before = snapshot(db)
     try:
         report = import_file(db, w, io.BytesIO(data), actor="fuzz", channel="test")
-    except (PortalFileError, ImportRefused) as exc:
+    except (PortalFileError, ImportRefused, WrongTaxpayerFile) as exc:
         message = str(exc)
         assert message.strip(), "an import error must say what is wrong"
         assert "Traceback" not in message
@@ -134,14 +135,29 @@ def mutated_files(draw: st.DrawFn) -> bytes:
         else:
             target[field] = "@@DEEP@@"
     body: dict[str, Any] = {"b2b": records, "b2bcn": notes}
-    shape = draw(st.sampled_from(["plain", "imsDetails", "data", "odd"]))
+    if draw(st.booleans()):  # lists IMS Bot does not handle, or the file's recipient GSTIN
+        body[draw(st.sampled_from(["isd", "isda", "tds", "rtin", "gstin"]))] = draw(
+            st.sampled_from([[{"docnum": "1"}], [], RECIPIENT, SUPPLIER_B, None, [1, [2]]]))
+    shape = draw(st.sampled_from(
+        ["plain", "imsDetails", "data", "sandbox", "vayana", "list", "error", "odd"]))
+    top: Any = body
     if shape == "imsDetails":
-        body = {"imsDetails": body}
+        top = {"imsDetails": body}
     elif shape == "data":
-        body = {"data": body}
+        top = {"data": body}
+    elif shape == "sandbox":
+        top = {"code": 200, "data": {"data": body, "status_cd": "1"}, "timestamp": 1,
+               "transaction_id": "t"}
+    elif shape == "vayana":
+        top = {"status": "1", "data": body, "error": None}
+    elif shape == "list":
+        top = [{"data": {"data": body, "status_cd": "1"}}, {"b2bdn": []}]
+    elif shape == "error":
+        top = {"data": dict(body, status_cd=draw(st.sampled_from(["0", 0, "1"])),
+                            error=draw(json_values))}
     elif shape == "odd":
         body[draw(st.sampled_from(SECTIONS))] = draw(json_values)
-    text = json.dumps(body)
+    text = json.dumps(top)
     depth = draw(st.sampled_from([3, 100, 1000]))
     return text.replace('"@@DEEP@@"', "[" * depth + "1" + "]" * depth).encode()
 
@@ -151,7 +167,8 @@ raw_files = st.one_of(
     json_values.map(lambda v: json.dumps(v).encode()),
     st.builds(lambda head, tail: head + tail,
               st.sampled_from([b'{"b2b": [', b'{"imsDetails": {"b2b": [{"stin": ', b"\xef\xbb\xbf{",
-                               b'{"b2b": [{}], "b2b": ']),
+                               b'{"b2b": [{}], "b2b": ', b'{"code": 200, "data": {"data": {"b2b":',
+                               b'[{"data": {"b2b": [{}]}}, ', b'{"status_cd": "0", "error": ']),
               st.binary(max_size=60)),
 )
 
@@ -229,3 +246,24 @@ def test_a_50_mb_file_refused_at_its_last_record_leaves_nothing_behind(
     assert "duplicate" in str(refused.value)
     assert snapshot(db) == before
     assert time.perf_counter() - started < 120
+
+
+#: A bad value for each field a record's validation checks.
+BREAKERS: dict[str, Any] = {
+    "stin": "27AAPFU0939F1XV", "rtnprd": "132025", "srcform": "R9", "srcfilstatus": "Maybe",
+    "inv_typ": "Q", "pos": "00", "action": "Z", "ispendactblocked": "maybe",
+    "isRemarksBlocked": 1, "inum": "A" * 17, "idt": "31-02-2025", "val": "abc", "txval": -1,
+    "iamt": "x", "camt": -5, "samt": True, "cess": [1], "remarks": "r" * 251, "hash": 5,
+    "itcRedReq": "maybe", "declCgst": -1, "trdnm": 7,
+}
+
+
+@settings(max_examples=150, deadline=None)
+@given(broken=st.sets(st.sampled_from(sorted(BREAKERS)), min_size=1))
+def test_every_bad_field_of_a_record_is_reported_once(broken: set[str]) -> None:
+    record = invoice("INV-1", period="112025") | {k: BREAKERS[k] for k in broken}
+    with pytest.raises(RecordError) as caught:
+        parse_record("b2b", 7, record)
+    errors = caught.value.errors
+    assert sorted(e.field for e in errors) == sorted(broken)
+    assert {(e.section, e.position) for e in errors} == {("b2b", 7)}

@@ -5,15 +5,16 @@ from __future__ import annotations
 import pytest
 
 from handlers.callbackdata import (
+    AskRevoke,
     BulkUndo,
+    CancelCode,
     ConfirmAction,
+    ConfirmRevoke,
     InvalidCallbackData,
     PendingFilter,
     PendingPage,
-    Revoke,
     parse,
 )
-from handlers.screens import awaited_ref
 from ims_bot.access import parse_gstin
 from ims_bot.errors import InvalidInput
 
@@ -27,7 +28,9 @@ BIG_USER = 8_123_456_789  # Telegram user ids no longer fit in 10**9
         ConfirmAction(12, 345, 2, "A", "full"),
         PendingPage(3, 2, "b2bcn", "27AABCT1332L1ZE", 1),
         PendingFilter(3, "sup", "-", "-", 2),
-        Revoke(3, BIG_USER),
+        AskRevoke(3, BIG_USER),
+        ConfirmRevoke(3, BIG_USER),
+        CancelCode(3, "K7M2QX9P"),
         BulkUndo(3, "0b6f6c52-8f1e-4f5e-9f5a-2d7c5a1e9b11"),
     ],
 )
@@ -40,7 +43,8 @@ def test_record_buttons_round_trip_within_64_bytes(data: object) -> None:
 @pytest.mark.parametrize(
     "raw",
     ["rec:ok:1:2:3:A", "rec:ok:1:2:x:A:-", "rec:open:-1:2", "pend:page:1:1:b2b:-", "ws:use:",
-     "bulk:ask:1:sup:27AAB CT", "rec:accept:17"],
+     "bulk:ask:1:sup:27AAB CT", "rec:accept:17", "ws:revokeok:3", "ws:revokeok:3:-5",
+     "ws:uncode:3:K7M2 QX9P", "ws:uncode:3:K7M2:QX9P", "ws:revoke:3:5:6"],
 )
 def test_forged_record_buttons_are_refused_by_the_parser(raw: str) -> None:
     with pytest.raises(InvalidCallbackData):
@@ -53,10 +57,3 @@ def test_gstin_problems_are_named() -> None:
     with pytest.raises(InvalidInput, match="state code"):
         parse_gstin("00AAPFU0939F1ZV")
     assert parse_gstin(" 27aapfu0939f1zv ") == "27AAPFU0939F1ZV"
-
-
-def test_a_prompt_reference_is_found_only_in_a_prompt() -> None:
-    assert awaited_ref("Type the remarks ... ref rej.4.17.2") == "rej.4.17.2"
-    assert awaited_ref("ref part.4.17.3") == "part.4.17.3"
-    assert awaited_ref("Imported 3 records") is None
-    assert awaited_ref(None) is None

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from ims_bot.cli import Env, ExitCode, main
-from tests.factories import RECIPIENT, invoice, note, portal_file
+from tests.factories import RECIPIENT, SUPPLIER_A, invoice, note, portal_file
 
 
 @dataclass
@@ -90,6 +90,28 @@ def test_export_writes_the_save_request(run_cli, imported, tmp_path: Path):
     assert data["reqtyp"] == "SAVE" and data["invdata"]["b2b"][0]["action"] == "A"
 
 
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "portal"
+
+
+def test_import_names_what_it_leaves_out_and_warns(run_cli):
+    merged = run_cli("import", str(FIXTURES / "merged_all_sections.json"), "--gstin", RECIPIENT)
+    assert merged.code == 0, merged.stderr
+    assert "Not handled by IMS Bot (left out): isd 3 record(s), isdcn 1 record(s)." in (
+        merged.stdout)
+    bad = run_cli("import", str(FIXTURES / "sandbox_b2bdn_bad_check.json"), "--gstin", RECIPIENT)
+    assert bad.code == 0 and "Warning: 1 record(s) from 1 supplier GSTIN(s)" in bad.stdout
+
+
+def test_export_says_which_decisions_no_request_can_carry(run_cli, tmp_path: Path):
+    run_cli("import", str(FIXTURES / "merged_all_sections.json"), "--gstin", RECIPIENT)
+    records = json.loads(run_cli("records", "--gstin", RECIPIENT, "--section", "impg",
+                                 "--json").stdout)
+    assert run_cli("act", "--gstin", RECIPIENT, str(records[0]["id"]), "accept").code == 0
+    result = run_cli("export", "--gstin", RECIPIENT, "-o", str(tmp_path / "save.json"))
+    assert result.code == 0 and "bills of entry (impg 1)" in result.stderr
+    assert "impg" not in json.loads((tmp_path / "save.json").read_text())["invdata"]
+
+
 def test_ask_json_reads_one_question_per_line(run_cli):
     result = run_cli("ask", "--json", "-", stdin="can credit note be kept pending\n\nhello\n")
     lines = [json.loads(line) for line in result.stdout.splitlines()]
@@ -135,3 +157,32 @@ def test_malformed_database_url_is_one_line(tmp_path: Path):
 def test_history_of_an_unknown_record_is_not_found(run_cli, imported):
     result = run_cli("history", "--gstin", RECIPIENT, "999")
     assert result.code == ExitCode.FAILED and "No record 999" in result.stderr
+
+
+def test_supplier_names_a_supplier_and_records_show_it(run_cli, imported):
+    supplier = SUPPLIER_A.lower()
+    result = run_cli("supplier", "--gstin", RECIPIENT, supplier, "Tata,", "Bhiwandi", "--json")
+    assert result.code == ExitCode.OK
+    assert json.loads(result.stdout) == {
+        "gstin": SUPPLIER_A, "name": "Tata, Bhiwandi", "previous": "Tata Steel Distributors"}
+    listing = run_cli("records", "--gstin", RECIPIENT, "--supplier", "bhiwandi")
+    assert listing.stdout.startswith("3 record(s)") and listing.stdout.count("Tata, Bhiwandi") == 3
+    again = run_cli("supplier", "--gstin", RECIPIENT, SUPPLIER_A, "Tata Steel, Bhiwandi")
+    assert again.stdout == (f"Supplier {SUPPLIER_A[:2]} {SUPPLIER_A[2:12]} {SUPPLIER_A[12:]} "
+                            "is now named 'Tata Steel, Bhiwandi' (was 'Tata, Bhiwandi').\n")
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (("29AAGCB7383J1Z4", "Bangalore Traders"), "not a supplier here"),
+        ((SUPPLIER_A, "  "), "Give the supplier's name"),
+        ((SUPPLIER_A, "Tata\x1b[31m"), "control characters"),
+    ],
+    ids=["not-a-supplier", "empty-name", "control-character"],
+)
+def test_supplier_refusal_exits_1_with_one_line(run_cli, imported, args, words):
+    result = run_cli("supplier", "--gstin", RECIPIENT, *args)
+    assert result.code == ExitCode.FAILED and result.stdout == ""
+    assert result.stderr.startswith("ims-bot: ") and result.stderr.count("\n") == 1
+    assert words in result.stderr

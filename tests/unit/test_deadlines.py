@@ -144,7 +144,7 @@ def test_monthly_calendar_around_a_pending_window() -> None:
     got = calendar("27", M, date(2025, 11, 15), horizon_days=40)
     assert _summary(got) == [
         (date(2025, 11, 20), DeadlineKind.GSTR3B_DUE, "102025"),
-        (date(2025, 11, 30), DeadlineKind.ITC_TIME_LIMIT, "032025"),
+        (date(2025, 11, 20), DeadlineKind.ITC_TIME_LIMIT, "032025"),
         (date(2025, 12, 14), DeadlineKind.DRAFT_2B, "112025"),
         (date(2025, 12, 20), DeadlineKind.GSTR3B_DUE, "112025"),
         (date(2025, 12, 20), DeadlineKind.PENDING_WINDOW, "102025"),
@@ -167,7 +167,23 @@ def test_qrmp_calendar_uses_quarters_and_state_day() -> None:
 
 def test_calendar_past_days_includes_recent_deadlines() -> None:
     got = calendar("27", M, date(2025, 11, 22), horizon_days=0, past_days=3)
-    assert _summary(got) == [(date(2025, 11, 20), DeadlineKind.GSTR3B_DUE, "102025")]
+    assert _summary(got) == [
+        (date(2025, 11, 20), DeadlineKind.GSTR3B_DUE, "102025"),
+        (date(2025, 11, 20), DeadlineKind.ITC_TIME_LIMIT, "032025"),
+    ]
+
+
+def test_itc_time_limit_names_the_return_to_accept_before() -> None:
+    monthly = calendar("27", M, date(2025, 11, 1), horizon_days=30)
+    (limit,) = [d for d in monthly if d.kind is DeadlineKind.ITC_TIME_LIMIT]
+    assert limit.title == (
+        "FY 2024-25 ITC (s.16(4)): accept before you file the Oct 2025 GSTR-3B "
+        "(due 20 Nov; it must be filed by 30 Nov 2025)"
+    )
+    quarterly = calendar("29", Q, date(2025, 10, 1), horizon_days=30)
+    (limit,) = [d for d in quarterly if d.kind is DeadlineKind.ITC_TIME_LIMIT]
+    assert limit.date == date(2025, 10, 22)
+    assert "Jul–Sep 2025 GSTR-3B (due 22 Oct" in limit.title
 
 
 def test_no_pending_window_for_periods_before_oct_2025() -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -154,6 +155,49 @@ def test_missing_sqlite_file_is_a_warning_and_is_not_created(tmp_path: Path) -> 
     assert not path.exists()
 
 
+def test_sqlite_file_under_a_file_fails(tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("a file, not a directory")
+
+    check = check_database(Settings(database_url=f"sqlite:///{blocker / 'ims.sqlite3'}"))
+
+    assert check.verdict is Verdict.FAIL
+    assert "not-a-dir" in check.detail
+    assert "not a directory" in check.detail
+
+
+@pytest.mark.parametrize("upgrade", [False, True])
+def test_sqlite_file_that_cannot_be_created_fails(upgrade: bool) -> None:
+    check = check_database(Settings(database_url="sqlite:////proc/x/y.sqlite3"), upgrade=upgrade)
+
+    assert check.verdict is Verdict.FAIL
+    assert "/proc/x/y.sqlite3" in check.detail
+    assert "cannot create" in check.detail
+
+
+def test_sqlite_directory_that_is_not_writable_fails(tmp_path: Path) -> None:
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    try:
+        if os.access(locked, os.W_OK) and os.geteuid() == 0:
+            # root writes anywhere: a read-only bind is what stops it, not the mode bits.
+            pytest.skip("root ignores directory permissions")
+        check = check_database(Settings(database_url=f"sqlite:///{locked / 'ims.sqlite3'}"))
+    finally:
+        locked.chmod(0o700)
+
+    assert check.verdict is Verdict.FAIL
+    assert "cannot create" in check.detail
+
+
+def test_checking_a_missing_sqlite_file_leaves_nothing_behind(tmp_path: Path) -> None:
+    check = check_database(Settings(database_url=f"sqlite:///{tmp_path / 'a' / 'b' / 'c.db'}"))
+
+    assert check.verdict is Verdict.WARN
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_unmigrated_database_warns_and_upgrade_fixes_it(tmp_path: Path) -> None:
     path = tmp_path / "empty.sqlite3"
     path.touch()
@@ -240,6 +284,17 @@ def test_doctor_reports_a_bad_setting_and_skips_the_rest(tmp_path: Path) -> None
     assert [line.split()[0] for line in lines[1:]] == ["SKIP", "SKIP"]
 
 
+@pytest.mark.parametrize("url", ["not a url", "api.telegram.org/bot", "ftp://x.in/bot",
+                                 "http://127.0.0.1:port/bot"])
+def test_doctor_reports_an_api_url_that_is_not_a_url(tmp_path: Path, url: str) -> None:
+    environ = {"IMS_BOT_DATABASE_URL": migrated_url(tmp_path), "IMS_BOT_API_URL": url}
+
+    result = run_cli(environ, "doctor")
+
+    assert result.code == ExitCode.FAILED
+    assert result.stdout.startswith("FAIL  configuration: IMS_BOT_API_URL must be an http")
+
+
 # ---------------------------------------------------------------------------- run / webhook
 
 
@@ -284,6 +339,9 @@ def test_webhook_without_a_token_refuses_to_start(tmp_path: Path) -> None:
         (["--secret", "has space"], "--secret"),
         (["--secret", ""], "--secret"),
         (["--secret", "x" * 257], "--secret"),
+        (["--max-connections", "0"], "--max-connections"),
+        (["--max-connections", "101"], "--max-connections"),
+        (["--max-connections", "many"], "--max-connections"),
     ],
 )
 def test_webhook_rejects_bad_flags(

@@ -144,13 +144,19 @@ def test_match_result_to_json_shape(matcher):
 def test_format_answer_text_for_each_decision(matcher, kb):
     answered = format_answer_text(matcher.match("when is gstr 3b due"))
     assert answered.startswith("Monthly filers")
-    assert "Source: https://" in answered
+    due = kb.get("gstr3b-due-date")
+    assert f"Sources: {due.sources[0]}" in answered
+    assert "taxmanagementindia.com" in due.sources[0]
     suggested = format_answer_text(matcher.match("pending"))
     assert suggested.startswith("Did you mean:\n1. ")
     assert "\n2. " in suggested
     assert format_answer_text(matcher.match("asdf")) == DECLINE_TEXT
     assert "/help" in DECLINE_TEXT
     many = MatchResult("q", Decision.ANSWER, kb.get("wrongly-rejected-after-3b"), 90.0)
+    first, second = many.entry.sources
+    # One source a line, the second aligned under the first; a source without an address
+    # (the Act) is shown by its name.
+    assert f"Sources: {first}\n{' ' * 9}{second}" in format_answer_text(many)
     assert format_answer_text(many).count("https://") == 1
 
 

@@ -11,12 +11,14 @@ from ims_bot.gstin import (
     STATES,
     InvalidGstin,
     check_character,
+    check_character_ok,
     is_valid_gstin,
     make_gstin,
     qrmp_3b_day,
     state_code,
     state_name,
     validate_gstin,
+    validate_gstin_structure,
 )
 
 
@@ -111,3 +113,22 @@ def test_qrmp_22nd_group_is_the_published_list() -> None:
     assert _QRMP_22 == QRMP_22ND_STATES
     assert qrmp_3b_day("38") == 24
     assert qrmp_3b_day("97") == 24
+
+
+def test_the_structure_check_takes_a_wrong_check_character_the_strict_one_refuses() -> None:
+    good = make_gstin("24", "AAHCP7788Q")
+    wrong = good[:14] + ("A" if good[14] != "A" else "B")
+    assert validate_gstin_structure(f" {wrong.lower()} ") == wrong
+    assert check_character_ok(good) and not check_character_ok(wrong)
+    with pytest.raises(InvalidGstin, match="check character"):
+        validate_gstin(wrong)
+
+
+@pytest.mark.parametrize(
+    "text", ["24AAHCP7788Q1Z", "00AAHCP7788Q1ZC", "24AAHC17788Q1ZC", "24AAHCP7788Q0ZC",
+             "24AAHCP7788Q1YC", "24AAHCP7788Q1Z*"],
+    ids=["length", "state", "pan", "entity-0", "not-z", "character"],
+)
+def test_the_structure_check_still_refuses_a_malformed_gstin(text: str) -> None:
+    with pytest.raises(InvalidGstin):
+        validate_gstin_structure(text)

@@ -63,7 +63,8 @@ async def test_database_outage_says_try_again_and_raises_no_alarm(sqlite_db) -> 
     async with bot_harness(core) as bot:
         await bot.command(USER, "link", "27AAPFU0939F1ZV")
         down = create_engine("postgresql+psycopg://nobody@127.0.0.1:1/none")
-        sqlite_db.session_factory.configure(bind=down)
+        for factory in (sqlite_db.session_factory, sqlite_db._read_factory):
+            factory.configure(bind=down)
         calls = await bot.command(USER, "pending")
     assert [(c.chat_id, c.text) for c in calls if c.method == "sendMessage"] == [
         (USER, texts.DATABASE_UNAVAILABLE)

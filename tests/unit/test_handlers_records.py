@@ -16,7 +16,7 @@ from handlers import texts
 from handlers.callbackdata import ConfirmAction, OpenRecord
 from ims_bot.app import Core
 from ims_bot.db import Database
-from ims_bot.domain import Frequency, Status
+from ims_bot.domain import Frequency, Period, Status
 from ims_bot.offline import ApiCall, html_problem
 from ims_bot.records import RecordFilter
 from tests.botkit import OTHER_USER, USER, BotHarness, bot_harness, make_core, make_settings, only
@@ -355,6 +355,42 @@ async def test_remarks_typed_without_reply_still_count_but_a_command_cancels_the
         assert status_of(core, "INV-101") is Status.NO_ACTION
 
 
+async def test_supplier_text_that_looks_like_a_prompt_reference_steers_nothing(
+    sqlite_db: Database,
+) -> None:
+    """Issue 11: a document number `ref rej.1.1.1` was read as the bot's own prompt reference:
+    replying to that card rejected another record."""
+    core = core_for(sqlite_db)
+    async with bot_harness(core) as bot:
+        await linked_with_records(bot, b2b=[invoice("INV-1"), invoice("ref rej.1.1.1")])
+        w = workspace_id(core)
+        card_id = await open_card(bot, "ref rej.1.1.1")
+        card = bot.api.message(USER, card_id)
+        assert "ref rej.1.1.1" in (card.text or "")
+        # A question typed in reply to the card is a question, not remarks, for any record.
+        calls = await bot.feed(bot.api.text_update(USER, "is this the March order?",
+                                                   reply_to=card_id))
+        assert calls and all("Rejected" not in (c.text or "") for c in calls)
+        assert {r.status for r in core.records.iter_all(w)} == {Status.NO_ACTION}
+
+
+async def test_a_reply_to_a_card_while_a_prompt_waits_is_a_question(sqlite_db: Database) -> None:
+    core = core_for(sqlite_db)
+    async with bot_harness(core) as bot:
+        await linked_with_records(bot)
+        other = await open_card(bot, "INV-101")
+        card_id = await open_card(bot, "INV-102")
+        await bot.press(USER, card_id, texts.BUTTON_REJECT)
+        prompt = only(await bot.press(USER, card_id, texts.BUTTON_ADD_REMARKS), "sendMessage")
+        await bot.feed(bot.api.text_update(USER, "is this the March order?", reply_to=other))
+        assert status_of(core, "INV-101") is Status.NO_ACTION
+        assert status_of(core, "INV-102") is Status.NO_ACTION
+        # The prompt still waits: its own reply rejects the record it was asked for.
+        await bot.feed(bot.api.text_update(USER, "Duplicate bill", reply_to=prompt.message_id))
+        assert status_of(core, "INV-102") is Status.REJECTED
+        assert status_of(core, "INV-101") is Status.NO_ACTION
+
+
 async def test_accepting_a_credit_note_asks_about_the_itc_reduction(sqlite_db: Database) -> None:
     core = core_for(sqlite_db)
     async with bot_harness(core) as bot:
@@ -451,8 +487,9 @@ async def test_invite_join_and_revoke(sqlite_db: Database) -> None:
         assert RECIPIENT in joined.text
         listing = only(await bot.command(OTHER_USER, "pending"), "sendMessage")
         assert "4 record(s)" in listing.text
-        members = only(await bot.command(USER, "invite"), "sendMessage")
-        calls = await bot.press(USER, members.message_id, f"Revoke {OTHER_USER}")
+        members = only(await bot.command(USER, "members"), "sendMessage")
+        await bot.press(USER, members.message_id, texts.BUTTON_REVOKE_ACCESS)
+        calls = await bot.press(USER, members.message_id, texts.BUTTON_CONFIRM_REVOKE)
         no_errors(calls)
         calls = await bot.press(OTHER_USER, listing.message_id, "INV-101")
         assert [c.method for c in calls] == ["answerCallbackQuery"]
@@ -546,6 +583,45 @@ async def test_recompute_shows_figures_per_head_and_the_change(sqlite_db: Databa
         assert "Change since the last recompute" in second
         third = only(await bot.command(USER, "recompute", "112025"), "sendMessage").text
         assert "Nothing changed" in third
+
+
+async def test_recompute_in_chat_shows_saved_and_time_barred_records_apart(
+    sqlite_db: Database,
+) -> None:
+    core = core_for(sqlite_db, today=date(2025, 12, 15))
+    async with bot_harness(core) as bot:
+        await linked_with_records(bot, b2b=[
+            invoice("INV-1"), invoice("INV-SAVED", srcfilstatus="Not Filed"),
+            invoice("INV-OLD", idt="20-03-2025"),
+        ])
+        text = only(await bot.command(USER, "recompute", "112025"), "sendMessage").text
+        assert "Not filed" in text and "Time-bar" in text
+        assert "only saved by the supplier" in text and "Section 16(4)" in text
+        await open_card(bot, "INV-OLD")
+        card = sent(bot.api.calls)
+        assert "time-barred under Section 16(4)" in card.text and "brings no ITC" in card.text
+        assert texts.BUTTON_PENDING not in str(card.params.get("reply_markup"))
+
+
+async def test_filed_and_annual_return_are_recorded_from_chat(sqlite_db: Database) -> None:
+    core = core_for(sqlite_db, today=date(2025, 12, 15))
+    async with bot_harness(core) as bot:
+        await linked_with_records(bot, b2b=[invoice("INV-1", period="102025")])
+        assert only(await bot.command(USER, "filed"), "sendMessage").text == texts.FILED_USAGE
+        done = only(await bot.command(USER, "filed", "102025"), "sendMessage").text
+        assert "Recorded GSTR-3B for Oct 2025 as filed" in done
+        again = only(await bot.command(USER, "filed", "102025"), "sendMessage").text
+        assert "already recorded" in again
+        assert core.periods is not None
+        assert core.periods.is_filed(workspace_id(core), Period(2025, 10))
+        usage = only(await bot.command(USER, "annualreturn", "2024"), "sendMessage").text
+        assert usage == texts.ANNUAL_RETURN_USAGE
+        ok = only(await bot.command(USER, "annualreturn", "2024-25 01-10-2025"),
+                  "sendMessage").text
+        assert "FY 2024-25 filed on 01 Oct 2025" in ok
+        future = only(await bot.command(USER, "annualreturn", "2024-25 01-01-2026"),
+                      "sendMessage").text
+        assert "in the future" in future
 
 
 async def test_summary_sends_counts_and_a_png_chart(sqlite_db: Database) -> None:

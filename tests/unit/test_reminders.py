@@ -126,7 +126,8 @@ def test_digest_lists_counts_sections_and_top_suppliers_with_the_review_button()
     assert "Credit notes among them take back ₹180." in text
     assert "By section: Invoice 4, Credit note 1" in text
     assert "1. Tata &lt;Steel&gt; (<code>27AABCT1332L1ZV</code>) ₹3,000" in text
-    assert "2. 24AACCG9012M1ZT" in text  # no trade name: the GSTIN stands in
+    # No name known: the GSTIN stands in, spaced to be readable.
+    assert "2. 24 AACCG9012M 1ZT (<code>24AACCG9012M1ZT</code>)" in text
     assert buttons == [("Review open records", "rm:pending:42")]
 
 

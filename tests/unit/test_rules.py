@@ -94,6 +94,9 @@ class Case:
 
 A, R, P = Action.ACCEPT, Action.REJECT, Action.PENDING
 
+#: The one-period window of Oct 2025 records has closed (20 Dec 2025, monthly).
+AFTER_CN_WINDOW = ctx(date(2025, 12, 22))
+
 CASES = [
     # --- §2 table: invoices, debit notes, upward amendments -------------------------------
     pytest.param(Case(rec(Section.B2B), A, True), id="invoice-can-be-accepted"),
@@ -101,12 +104,23 @@ CASES = [
     pytest.param(Case(rec(Section.B2B, SEP25), P, True), id="invoice-can-be-kept-pending"),
     pytest.param(
         Case(
-            rec(Section.B2B, "112024", document_date=date(2024, 3, 10)),
+            rec(Section.B2B, "102024", document_date=date(2024, 3, 10)),
             P,
             True,
             context=ctx(date(2024, 11, 30)),
         ),
-        id="invoice-can-be-pending-up-to-the-s16-4-limit",
+        id="invoice-in-the-last-return-can-be-pending-until-30-nov",
+    ),
+    pytest.param(
+        Case(
+            rec(Section.B2B, "102024", document_date=date(2024, 3, 10)),
+            P,
+            False,
+            Code.ITC_TIME_LIMIT_PASSED,
+            "itc-time-limit",
+            context=ctx(date(2024, 12, 1)),
+        ),
+        id="invoice-cannot-be-pending-past-30-nov",
     ),
     pytest.param(
         Case(
@@ -115,9 +129,55 @@ CASES = [
             False,
             Code.ITC_TIME_LIMIT_PASSED,
             "itc-time-limit",
+            context=ctx(date(2024, 11, 20)),
+        ),
+        id="invoice-landing-after-the-october-return-is-time-barred-before-30-nov",
+    ),
+    pytest.param(
+        Case(
+            rec(Section.B2B, SEP25, document_date=date(2025, 3, 10)),
+            P,
+            False,
+            Code.ITC_TIME_LIMIT_PASSED,
+            "itc-time-limit",
+            context=Context(M, "27", False, date(2025, 11, 21), frozenset({202510})),
+        ),
+        id="invoice-cannot-be-pending-once-the-october-return-is-filed",
+    ),
+    pytest.param(
+        Case(
+            rec(Section.B2B, SEP25, document_date=date(2025, 3, 10)),
+            P,
+            False,
+            Code.ITC_TIME_LIMIT_PASSED,
+            "itc-time-limit",
+            context=Context(
+                M, "27", False, date(2025, 10, 2), annual_returns={2024: date(2025, 10, 1)}
+            ),
+        ),
+        id="invoice-cannot-be-pending-once-the-annual-return-is-filed",
+    ),
+    pytest.param(
+        Case(
+            rec(Section.B2B, "102024", document_date=date(2024, 3, 10)),
+            P,
+            False,
+            Code.ITC_TIME_LIMIT_PASSED,
+            "itc-time-limit",
+            context=ctx(date(2024, 11, 1), frequency=Q),
+        ),
+        id="qrmp-invoice-landing-after-the-jul-sep-return-is-time-barred",
+    ),
+    pytest.param(
+        Case(
+            rec(Section.B2B, "102024", document_date=date(2024, 3, 10)),
+            A,
+            True,
+            Code.ITC_TIME_LIMIT_PASSED,
+            "itc-time-limit",
             context=ctx(date(2024, 12, 1)),
         ),
-        id="invoice-cannot-be-pending-past-the-s16-4-limit",
+        id="time-barred-invoice-can-be-accepted-with-a-warning",
     ),
     pytest.param(Case(rec(Section.B2BDN, SEP25), P, True), id="debit-note-can-be-kept-pending"),
     pytest.param(
@@ -312,10 +372,44 @@ CASES = [
         Case(
             rec(Section.B2BCN, OCT25, pending_blocked=False),
             P,
-            True,
-            context=ctx(date(2026, 1, 5)),
+            False,
+            Code.PENDING_WINDOW_CLOSED,
+            context=ctx(date(2025, 12, 22)),
         ),
-        id="portal-pending-flag-n-keeps-the-window-open",
+        id="portal-pending-flag-n-does-not-reopen-a-window-closed-by-date",
+    ),
+    pytest.param(
+        Case(
+            rec(Section.B2BCN, OCT25, pending_blocked=True),
+            P,
+            False,
+            Code.PORTAL_BLOCKED,
+        ),
+        id="portal-pending-flag-y-wins-inside-the-window",
+    ),
+    # --- credit-note amendments (GSTN's Oct 2025 list; ims-facts §6) ----------------------------
+    pytest.param(
+        Case(rec(Section.B2BCNA, SEP25, direction=UP), P, False, Code.PENDING_NOT_ALLOWED),
+        id="upward-cn-amendment-before-oct-2025-cannot-be-pending",
+    ),
+    pytest.param(
+        Case(
+            rec(Section.B2BCNA, direction=DOWN, original_status=Status.REJECTED),
+            P,
+            False,
+            Code.PENDING_WINDOW_CLOSED,
+            context=AFTER_CN_WINDOW,
+        ),
+        id="downward-amendment-of-rejected-cn-follows-the-cn-window",
+    ),
+    pytest.param(
+        Case(
+            rec(Section.B2BCNA, direction=DOWN, original_status=Status.ACCEPTED),
+            P,
+            True,
+            context=AFTER_CN_WINDOW,
+        ),
+        id="downward-amendment-of-accepted-cn-is-not-on-the-list-so-may-stay-pending",
     ),
     pytest.param(
         Case(
@@ -556,6 +650,9 @@ def test_check_action(case: Case) -> None:
         reduction=case.reduction,
     )
     assert verdict.allowed is case.allowed, verdict.reason
+    if case.allowed and case.code is not None:  # allowed with a warning
+        assert verdict.code == case.code and verdict.warning and verdict.faq_id == case.faq_id
+        return
     if case.allowed:
         assert verdict == Verdict.ALLOW
         return
@@ -665,9 +762,9 @@ AFTER_WINDOW = ctx(date(2025, 12, 21))
         pytest.param(
             rec(Section.B2BCN, status=Status.PENDING, pending_blocked=False),
             AFTER_WINDOW,
-            Status.PENDING,
-            False,
-            id="portal-flag-n-keeps-a-pending-credit-note-pending",
+            Status.ACCEPTED,
+            True,
+            id="portal-flag-n-does-not-keep-a-credit-note-pending-past-its-window",
         ),
         pytest.param(
             rec(Section.B2BCN, status=Status.REJECTED),
@@ -700,7 +797,8 @@ def test_effective_status(
         pytest.param(rec(Section.B2BCNA, direction=UP), True, id="upward-cn-amendment"),
         pytest.param(rec(Section.B2BCNA, direction=DOWN), False, id="downward-cn-amendment"),
         pytest.param(downward(Section.B2BDNA, OCT25), True, id="downward-dn-amendment"),
-        pytest.param(downward(Section.ECOMA, OCT25), True, id="downward-eco-amendment"),
+        # §2: the ECO row has no declaration column (nor does the providers' save schema).
+        pytest.param(downward(Section.ECOMA, OCT25), False, id="downward-eco-amendment"),
         pytest.param(rec(Section.B2BA, direction=UP), False, id="upward-invoice-amendment"),
         pytest.param(rec(Section.B2B), False, id="invoice"),
         pytest.param(rec(Section.IMPGSEZA, boe_gstin_amended=True), True, id="boe-gstin-amended"),
@@ -788,3 +886,59 @@ def test_gstr3b_can_be_recorded_as_filed_only_for_an_ended_period_in_ims(
     verdict = rules.filing_verdict(period, frequency, today)
     assert verdict.allowed is (code is None)
     assert verdict.code == code
+
+
+def test_time_barred_accept_warns_in_plain_words() -> None:
+    record = rec(Section.B2B, "102024", document_date=date(2024, 3, 10))
+    verdict = check_action(record, ctx(date(2024, 12, 1)), A)
+    assert verdict.allowed
+    assert "brings no ITC" in verdict.warning
+    assert "Section 16(4)" in verdict.warning and "FY 2023-24" in verdict.warning
+    assert "Oct 2024" in verdict.warning and "30 Nov 2024" in verdict.warning
+
+
+def test_time_limit_is_the_due_date_of_the_last_return_that_can_carry_the_itc() -> None:
+    record = rec(Section.B2B, SEP25, document_date=date(2025, 3, 10))
+    assert rules.pending_time_limit(record, ctx()) == date(2025, 11, 20)
+    assert rules.pending_time_limit(record, ctx(frequency=Q, state="29")) == date(2025, 10, 22)
+    assert rules.pending_time_limit(rec(Section.B2BCN), ctx()) is None
+
+
+def test_cn_amendment_refusal_says_the_rule_is_a_reading() -> None:
+    record = rec(Section.B2BCNA, direction=DOWN, original_status=Status.REJECTED)
+    verdict = check_action(record, AFTER_CN_WINDOW, P)
+    assert "reading" in verdict.reason
+
+
+ORIGINAL = Tax(Decimal("18000.00"), Decimal(0), Decimal(0), Decimal(0))
+HALF = Tax(Decimal("9000.00"), Decimal(0), Decimal(0), Decimal(0))
+
+
+@pytest.mark.parametrize(
+    "original_status, original_tax, basis, change",
+    [
+        pytest.param(Status.ACCEPTED, ORIGINAL, rules.Basis.NET, Tax() - HALF, id="accepted"),
+        pytest.param(Status.NO_ACTION, ORIGINAL, rules.Basis.NET, Tax() - HALF, id="deemed"),
+        pytest.param(Status.REJECTED, ORIGINAL, rules.Basis.FULL, HALF, id="rejected-in-full"),
+        pytest.param(Status.PENDING, ORIGINAL, rules.Basis.FULL, HALF, id="pending-in-full"),
+        pytest.param(None, None, rules.Basis.UNKNOWN, HALF, id="original-not-in-data"),
+    ],
+)
+def test_amendments_count_by_their_change(
+    original_status: Status | None, original_tax: Tax | None, basis: rules.Basis, change: Tax
+) -> None:
+    record = rec(
+        Section.B2BA, tax=HALF, direction=DOWN, original_status=original_status,
+        original_tax=original_tax, original_3b_filed=True,
+    )
+    assert rules.amendment_basis(record) is basis
+    assert rules.itc_change(record) == change
+
+
+def test_declared_reduction_on_a_downward_amendment_is_capped_by_the_cut() -> None:
+    amended = Tax(Decimal("12000.00"), Decimal(0), Decimal(0), Decimal(0))
+    record = downward(Section.B2BA, OCT25, tax=amended, original_tax=ORIGINAL)
+    over = check_action(record, ctx(), A, reduction=partial("6000.01", "0", "0", "0"))
+    assert not over.allowed and over.code == Code.REDUCTION_EXCEEDS_TAX
+    assert "change the amendment made" in over.reason
+    assert check_action(record, ctx(), A, reduction=partial("6000", "0", "0", "0")).allowed

@@ -37,6 +37,13 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("records", schema=None) as batch_op:
         batch_op.add_column(sa.Column("portal_decision", sa.String(length=400), nullable=True))
+    # Names already imported (a provider's trdnm kept on each record) become the suppliers'.
+    op.execute(
+        "INSERT INTO suppliers (taxpayer_id, gstin, name, source, updated_at) "
+        "SELECT taxpayer_id, supplier_gstin, MAX(supplier_name), 'portal', CURRENT_TIMESTAMP "
+        "FROM records WHERE supplier_name <> '' AND supplier_gstin <> '' "
+        "GROUP BY taxpayer_id, supplier_gstin"
+    )
 
 
 def downgrade() -> None:
