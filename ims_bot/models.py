@@ -231,6 +231,81 @@ class ProcessedUpdate(Base):
     processed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
 
 
+class RegisterMapping(Base):
+    """How a workspace's purchase register names its columns (field -> header), remembered
+    once the user has told the bot which column is which."""
+
+    __tablename__ = "register_mappings"
+
+    taxpayer_id: Mapped[int] = mapped_column(
+        ForeignKey("taxpayers.id", ondelete="CASCADE"), primary_key=True
+    )
+    mapping: Mapped[dict] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ReconcileRun(Base):
+    """One reconciliation of IMS records with a purchase register: its groups and the
+    record ids behind them, so that a button can apply a group on any replica."""
+
+    __tablename__ = "reconcile_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    taxpayer_id: Mapped[int] = mapped_column(
+        ForeignKey("taxpayers.id", ondelete="CASCADE"), index=True
+    )
+    user_id: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    result: Mapped[dict] = mapped_column(JSON)
+
+
+class GspSession(Base):
+    """A taxpayer's session with the GST portal through a GST Suvidha Provider. The token
+    is stored only encrypted (IMS_BOT_SECRET_KEY)."""
+
+    __tablename__ = "gsp_sessions"
+
+    taxpayer_id: Mapped[int] = mapped_column(
+        ForeignKey("taxpayers.id", ondelete="CASCADE"), primary_key=True
+    )
+    provider: Mapped[str] = mapped_column(String(20))
+    username: Mapped[str] = mapped_column(String(100))
+    token_enc: Mapped[str | None] = mapped_column(Text)
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    refreshed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_by: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class GspPlatformToken(Base):
+    """The operator's platform token with a provider (from its API key and secret),
+    encrypted, shared by every replica until it expires."""
+
+    __tablename__ = "gsp_platform_tokens"
+
+    provider: Mapped[str] = mapped_column(String(20), primary_key=True)
+    token_enc: Mapped[str] = mapped_column(Text)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class GspRequest(Base):
+    """A request sent to the portal whose outcome comes later (save, reset, GSTR-2B
+    regeneration): polled by reference until done."""
+
+    __tablename__ = "gsp_requests"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    taxpayer_id: Mapped[int] = mapped_column(
+        ForeignKey("taxpayers.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(20))  # save | reset | regenerate
+    reference: Mapped[str] = mapped_column(String(100))
+    status: Mapped[str] = mapped_column(String(20))  # sent | done | failed
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    result: Mapped[dict | None] = mapped_column(JSON)
+
+
 class PeriodState(Base):
     """What is known of a GSTIN's GSTR-2B period: the last recompute and whether 3B is filed."""
 

@@ -26,7 +26,8 @@ ADMIN_URL = os.environ.get(
 REQUIRE_POSTGRES = os.environ.get("IMS_BOT_REQUIRE_POSTGRES") == "1"
 TABLES = (
     "reminders", "action_log", "period_states", "records", "invites", "memberships", "users",
-    "suppliers", "annual_returns", "prompts", "processed_updates", "taxpayers",
+    "suppliers", "annual_returns", "prompts", "processed_updates", "register_mappings",
+    "reconcile_runs", "gsp_sessions", "gsp_platform_tokens", "gsp_requests", "taxpayers",
 )
 
 
