@@ -15,16 +15,26 @@
 Not a test: figures are printed.
 
     .venv/bin/python bench/load.py [--n 300] [--users 200] [--seconds 60] [--workers 4]
-                                   [--skip-postgres] [--skip-concurrency]
+                                   [--skip-postgres] [--skip-concurrency] [--skip-stall]
+                                   [--skip-throughput] [--skip-profile] [--profile-only]
+                                   [--profile-n 100]
+
+3. Profile (with the throughput figures, unless `--skip-profile`): cProfile over
+   `--profile-n` updates of each kind, the event-loop thread and the worker threads of
+   `asyncio.to_thread` merged, own time per update grouped into matcher, SQL (SQLAlchemy
+   and driver), rendering (views, texts, HTML fitting), logging, PTB dispatch (with the
+   event loop and the offline Bot API stand-in), thread hops, other.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
 import io
 import logging
 import multiprocessing
+import pstats
 import random
 import statistics
 import sys
@@ -48,6 +58,7 @@ from telegram.ext import Application, ContextTypes, MessageHandler, filters
 
 from handlers import texts
 from handlers.callbackdata import OpenRecord
+from handlers.screens import TELEGRAM_DOWNLOAD_LIMIT
 from ims_bot.access import AccessService
 from ims_bot.app import build_application, build_core
 from ims_bot.db import Database
@@ -146,14 +157,58 @@ async def echo_rate(n: int) -> float:
         await h.close()
 
 
-async def bot_rates(url: str, n: int) -> dict[str, float]:
+Step = Callable[[int], Awaitable[object]]
+Rate = Callable[[str, int, Step], Awaitable[float]]
+ROUNDS = 5
+
+
+async def paired_rate(n: int, step: Step, echo_step: Step) -> tuple[float, float]:
+    """(updates/s of `step`, its ratio to the echo bot): `ROUNDS` rounds, each timing n/ROUNDS
+    echo updates then n/ROUNDS of `step`, the ratio the median of the rounds' ratios. On a
+    shared machine the load changes within seconds; an echo figure measured once, minutes
+    before, moved ratios by 2x between runs."""
+    for i in range(min(20, n)):  # warm caches and connections
+        await step(i)
+        await echo_step(i)
+    per = max(1, n // ROUNDS)
+    ratios, took = [], 0.0
+    for r in range(ROUNDS):
+        started = time.perf_counter()
+        for i in range(per):
+            await echo_step(r * per + i)
+        echo_took = time.perf_counter() - started
+        started = time.perf_counter()
+        for i in range(per):
+            await step(r * per + i)
+        step_took = time.perf_counter() - started
+        ratios.append(echo_took / step_took)
+        took += step_took
+    return per * ROUNDS / took, statistics.median(ratios)
+
+
+async def bot_rates(
+    url: str, n: int, measure: Rate | None = None
+) -> dict[str, tuple[float, float]]:
+    """{kind: (updates/s, ratio to echo)}; with `measure`, its figures and no ratio."""
     h = await production(url)
+    echo = await echo_app()
     user = 42_000_001
+    ratios: dict[str, float] = {}
+
+    async def paired(kind: str, count: int, step: Step) -> float:
+        def echo_step(i: int) -> Awaitable[object]:
+            return echo.feed(echo.api.text_update(1000 + i % 50, QUESTIONS[i % 8]))
+
+        value, ratios[kind] = await paired_rate(count, step, echo_step)
+        return value
+
+    measure = measure or paired
     try:
         await h.feed(h.api.command_update(user, "link", DEMO_GSTIN))
         await h.feed(h.api.document_update(user, "ims.json", demo_bytes(), "application/json"))
-        faq = await rate(n, lambda i: h.feed(h.api.text_update(user, QUESTIONS[i % 8])))
-        listing = await rate(n, lambda i: h.feed(h.api.command_update(user, "pending")))
+        faq = await measure("faq", n, lambda i: h.feed(h.api.text_update(user, QUESTIONS[i % 8])))
+        listing = await measure(
+            "pending", n, lambda i: h.feed(h.api.command_update(user, "pending")))
         calls = await h.feed(h.api.command_update(user, "pending"))
         message_id = next(c.message_id for c in calls if c.method == "sendMessage")
         assert message_id is not None
@@ -173,10 +228,12 @@ async def bot_rates(url: str, n: int) -> dict[str, float]:
                     out = await h.feed(h.api.press_update(user, message_id, confirm))
             assert not [c.error for c in out if c.error and "not modified" not in c.error], out
 
-        actions = await rate(n, act)
-        return {"faq": faq, "pending": listing, "actions": actions}
+        actions = await measure("actions", n, act)
+        rates = {"faq": faq, "pending": listing, "actions": actions}
+        return {kind: (value, ratios.get(kind, 0.0)) for kind, value in rates.items()}
     finally:
         await h.close()
+        await echo.close()
 
 
 # ============================================================================ concurrency
@@ -366,6 +423,9 @@ async def stall(url: str, records: int, others: int) -> dict[str, float]:
             await h.feed(h.api.document_update(user, "ims.json", demo_bytes(seed=i + 11),
                                                "application/json"))
         big = demo_bytes(records=records)
+        if len(big) > TELEGRAM_DOWNLOAD_LIMIT:
+            print(f"  (the file is {len(big) / 1e6:.1f} MB, over Telegram's 20 MB download "
+                  "limit: the bot refuses it at once and these figures measure no import)")
         latencies: list[float] = []
         done = asyncio.Event()
 
@@ -425,6 +485,165 @@ def stall_figures(records: int, others: int, skip_postgres: bool) -> None:
                     drop()
 
 
+# ============================================================================ profile
+
+#: Where a function's own time goes, by where it is defined (first match wins).
+PROFILE_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("matcher", ("/faq/matcher.py", "/faq/kb.py", "rapidfuzz", "numpy", "unicodedata")),
+    ("SQL", ("/sqlalchemy/", "/psycopg", "sqlite3", "/ims_bot/db.py", "/ims_bot/models.py",
+             "/alembic/")),
+    ("rendering", ("/handlers/views.py", "/handlers/texts.py", "/handlers/faq_views.py",
+                   "/handlers/replies.py", "/ims_bot/telegram_text.py", "/html/")),
+    ("logging", ("/logging/", "/handlers/trace.py", "/ims_bot/logs.py")),
+    ("thread hops", ("/concurrent/futures/", "/threading.py", "/asyncio/threads.py",
+                     "run_in_executor", "<method 'acquire' of '_thread.lock' objects>")),
+    ("PTB dispatch", ("/telegram/", "/asyncio/", "/ims_bot/update_order.py",
+                      "/handlers/context.py", "/ims_bot/offline.py", "/json/", "_json")),
+)
+PROFILE_ORDER = ("matcher", "SQL", "rendering", "logging", "PTB dispatch", "thread hops",
+                 "other")
+_POLL = ("<method 'poll' of 'select.epoll' objects>", "<method 'select' of 'select.epoll'",
+         "<built-in method select.select>")
+
+
+def profile_group(func: tuple[str, int, str]) -> str:
+    where = f"{func[0]}:{func[2]}"
+    for group, needles in PROFILE_GROUPS:
+        if any(needle in where for needle in needles):
+            return group
+    return "other"
+
+
+class PathProfiler:
+    """cProfile of one path: the event-loop thread, plus every `asyncio.to_thread` call
+    profiled in its worker thread (cProfile sees one thread only), merged.
+
+    The loop thread's wait in epoll while a worker runs is not counted as its own: what the
+    worker did is; the rest of that wait (handing the call over and back) is a thread hop."""
+
+    def __init__(self) -> None:
+        self.loop_profile = cProfile.Profile()
+        self.worker_profiles: list[cProfile.Profile] = []
+        self._original = asyncio.to_thread
+
+    def __enter__(self) -> PathProfiler:
+        original = self._original
+
+        async def to_thread(func: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
+            def profiled() -> Any:
+                prof = cProfile.Profile()
+                prof.enable()
+                try:
+                    return func(*args, **kwargs)
+                finally:
+                    prof.disable()
+                    self.worker_profiles.append(prof)
+
+            return await original(profiled)
+
+        asyncio.to_thread = to_thread  # type: ignore[assignment]
+        self.loop_profile.enable()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.loop_profile.disable()
+        asyncio.to_thread = self._original  # type: ignore[assignment]
+
+    def summary(self, updates: int) -> tuple[dict[str, float], list[tuple[str, float]]]:
+        """Milliseconds per update by group, and the heaviest functions (own time)."""
+        groups: Counter[str] = Counter()
+        funcs: Counter[str] = Counter()
+        waited = 0.0
+        stats = pstats.Stats(self.loop_profile)
+        for where, (_, _, own, _, _) in stats.stats.items():  # type: ignore[attr-defined]
+            if any(where[2].startswith(p) for p in _POLL):
+                waited += own
+                continue
+            groups[profile_group(where)] += own
+            funcs[_func_label(where)] += own
+        in_workers = 0.0
+        for prof in self.worker_profiles:
+            worker = pstats.Stats(prof)
+            for where, (_, _, own, _, _) in worker.stats.items():  # type: ignore[attr-defined]
+                # A worker waiting in select is psycopg waiting for the server.
+                polling = any(where[2].startswith(p) for p in _POLL)
+                groups["SQL" if polling else profile_group(where)] += own
+                funcs[_func_label(where)] += own
+                in_workers += own
+        groups["thread hops"] += max(0.0, waited - in_workers)
+        per_update = {g: groups[g] * 1000 / updates for g in PROFILE_ORDER}
+        top = [(label, t * 1000 / updates) for label, t in funcs.most_common(4)]
+        return per_update, top
+
+
+def _func_label(func: tuple[str, int, str]) -> str:
+    path, line, name = func
+    if path == "~":
+        return name
+    parts = Path(path).parts
+    return f"{'/'.join(parts[-2:])}:{line}({name})"
+
+
+async def profile_rates(url: str, n: int) -> dict[str, PathProfiler]:
+    """Each path of `bot_rates` run `n` times under a PathProfiler (after warming up)."""
+    profilers: dict[str, PathProfiler] = {}
+
+    async def rate_profiled(kind: str, count: int, step: Callable[[int], Awaitable[object]]
+                            ) -> float:
+        for i in range(min(20, count)):
+            await step(i)
+        with PathProfiler() as profiler:
+            for i in range(count):
+                await step(i)
+        profilers[kind] = profiler
+        return 0.0
+
+    await bot_rates(url, n, rate_profiled)
+    return profilers
+
+
+async def profile_echo(n: int) -> PathProfiler:
+    h = await echo_app()
+    try:
+        for i in range(20):
+            await h.feed(h.api.text_update(1000 + i % 50, QUESTIONS[i % 8]))
+        with PathProfiler() as profiler:
+            for i in range(n):
+                await h.feed(h.api.text_update(1000 + i % 50, QUESTIONS[i % 8]))
+        return profiler
+    finally:
+        await h.close()
+
+
+def print_profile(label: str, kind: str, profiler: PathProfiler, n: int) -> None:
+    per_update, top = profiler.summary(n)
+    total = sum(per_update.values()) or 1.0
+    parts = ", ".join(f"{g} {per_update[g]:.2f} ({per_update[g] / total:.0%})"
+                      for g in PROFILE_ORDER if per_update[g] >= 0.005)
+    print(f"  {label:<10} {kind:<8} {total:6.2f} ms/update: {parts}")
+    print("  " + " " * 20 + "heaviest: " + "; ".join(f"{name} {ms:.2f}" for name, ms in top))
+
+
+def profiles(n: int, skip_postgres: bool) -> None:
+    print(f"Profile, ms of own time per update under cProfile (n={n}; cProfile inflates "
+          "Python-heavy code, so compare shares, not totals):")
+    print_profile("echo", "text", asyncio.run(profile_echo(n)), n)
+    with tempfile.TemporaryDirectory() as tmp:
+        backends: list[tuple[str, str, Callable[[], None] | None]] = [
+            ("SQLite", f"sqlite:///{Path(tmp) / 'profile.sqlite3'}", None)]
+        pg = None if skip_postgres else postgres_database()
+        if pg is not None:
+            backends.append(("PostgreSQL", pg[0], pg[1]))
+        try:
+            for label, url, _ in backends:
+                for kind, profiler in asyncio.run(profile_rates(url, n)).items():
+                    print_profile(label, kind, profiler, n)
+        finally:
+            for _, _, drop in backends:
+                if drop is not None:
+                    drop()
+
+
 # ============================================================================ main
 
 
@@ -458,13 +677,25 @@ def main() -> None:
     parser.add_argument("--skip-concurrency", action="store_true")
     parser.add_argument("--skip-throughput", action="store_true")
     parser.add_argument("--skip-stall", action="store_true")
-    parser.add_argument("--stall-records", type=int, default=50_000,
-                        help="records in the big file (50,000 is about 21 MB)")
+    parser.add_argument("--skip-profile", action="store_true",
+                        help="throughput without its profile summary")
+    parser.add_argument("--profile-only", action="store_true", help="only the profile")
+    parser.add_argument("--profile-n", type=int, default=100,
+                        help="updates of each kind profiled")
+    parser.add_argument("--stall-records", type=int, default=45_000,
+                        help="records in the big file (45,000 is about 19.3 MB; from about "
+                        "47,000 it passes Telegram's 20 MB download limit and is refused "
+                        "at once, so nothing stalls)")
     parser.add_argument("--stall-users", type=int, default=5)
     args = parser.parse_args()
     logging.basicConfig(level=logging.CRITICAL)
+    if args.profile_only:
+        profiles(args.profile_n, args.skip_postgres)
+        return
     if not args.skip_throughput:
         throughput(args.n, args.skip_postgres)
+        if not args.skip_profile:
+            profiles(args.profile_n, args.skip_postgres)
     if not args.skip_stall:
         stall_figures(args.stall_records, args.stall_users, args.skip_postgres)
     if args.skip_concurrency or args.skip_postgres:
@@ -480,9 +711,10 @@ def main() -> None:
 
 
 def throughput(n: int, skip_postgres: bool) -> None:
-    print(f"Throughput, updates/s in-process on the offline Bot API (n={n}):")
+    print(f"Throughput, updates/s in-process on the offline Bot API (n={n}; each kind's share "
+          f"of a bare PTB echo handler timed alternately with it, median of {ROUNDS} rounds):")
     echo = asyncio.run(echo_rate(n * 3))
-    print(f"  bare PTB echo handler: {echo:8.0f}/s")
+    print(f"  bare PTB echo handler: {echo:8.0f}/s (alone)")
     backends: list[tuple[str, str, Callable[[], None] | None]] = []
     with tempfile.TemporaryDirectory() as tmp:
         backends.append(("SQLite", f"sqlite:///{Path(tmp) / 'load.sqlite3'}", None))
@@ -492,8 +724,8 @@ def throughput(n: int, skip_postgres: bool) -> None:
         try:
             for label, url, _ in backends:
                 rates = asyncio.run(bot_rates(url, n))
-                for kind, value in rates.items():
-                    print(f"  {label:<10} {kind:<8} {value:8.0f}/s = {value / echo:6.1%} of echo")
+                for kind, (value, ratio) in rates.items():
+                    print(f"  {label:<10} {kind:<8} {value:8.0f}/s = {ratio:6.1%} of echo")
         finally:
             for _, _, drop in backends:
                 if drop is not None:

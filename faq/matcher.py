@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 import unicodedata
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 import numpy as np
@@ -43,6 +43,9 @@ CANDIDATES = 60  # entries re-ranked with the (slower) fuzzy scorers
 TYPO_CUTOFF = 85.0
 OFFTOPIC_THRESHOLD = 90.0  # needed when the question names a neighbouring topic ("refund")
 UNKNOWN_WEIGHT = 0.5  # IDF share of a word no entry uses (fillers, names, rare typos)
+#: Decisions remembered per normalised question (the KB is fixed once a Matcher is built;
+#: people ask the same few questions over and over). Oldest forgotten first past this.
+MATCH_CACHE_SIZE = 4096
 
 SCORERS = (fuzz.token_set_ratio, fuzz.token_sort_ratio)
 
@@ -183,6 +186,7 @@ class Matcher:
     def __init__(self, kb: KnowledgeBase) -> None:
         self._kb = kb
         self._entries = kb.entries
+        self._decided: dict[str, MatchResult] = {}
         self._norm = Normalizer(kb.lexicon)
         self._signal = self._canonical_words(kb.lexicon.signal_words)
         self._weak_signal = self._canonical_words(kb.lexicon.weak_signal_words)
@@ -303,6 +307,19 @@ class Matcher:
         return fixed[0]
 
     def match(self, query: str) -> MatchResult:
+        """The decision for `query`: the same for every question that normalises alike
+        (`query_tokens` reads only `normalize(query)`), so it is computed once per KB."""
+        key = normalize(query)
+        decided = self._decided.get(key)
+        if decided is None:
+            decided = self.decide(query)
+            if len(self._decided) >= MATCH_CACHE_SIZE:
+                self._decided.pop(next(iter(self._decided)), None)
+            self._decided[key] = decided
+        return decided if decided.query == query else replace(decided, query=query)
+
+    def decide(self, query: str) -> MatchResult:
+        """`match` without its memory: the full cost of a question not seen before."""
         tokens = self.query_tokens(query)
         if not tokens:
             return MatchResult(query, Decision.DECLINE, None, 0.0, ())

@@ -379,3 +379,58 @@ class BulkUndo(CallbackData):
 
     w: int
     batch: str
+
+
+# --- reconciliation with the purchase register ------------------------------------------
+RECONCILE_PREFIX = "rcn"
+#: Groups of a reconciliation run a button may name (ims_bot.reconcile.Group values).
+RECONCILE_GROUPS = ("matched", "near_match", "amount_mismatch", "not_in_books")
+
+
+def _check_group(group: str) -> None:
+    if group not in RECONCILE_GROUPS:
+        raise ValueError(f"unknown reconciliation group {group!r}")
+
+
+@callback_data(RECONCILE_PREFIX, "ask")
+@dataclasses.dataclass(frozen=True)
+class ReconcilePreview(CallbackData):
+    """Preview applying one group of a run (kept in the database: any replica can)."""
+
+    w: int
+    run: int
+    group: str
+
+    def check(self) -> None:
+        _check_group(self.group)
+
+
+@callback_data(RECONCILE_PREFIX, "do")
+@dataclasses.dataclass(frozen=True)
+class ReconcileApply(CallbackData):
+    w: int
+    run: int
+    group: str
+
+    def check(self) -> None:
+        _check_group(self.group)
+
+
+@callback_data(RECONCILE_PREFIX, "fu")
+@dataclasses.dataclass(frozen=True)
+class ReconcileFollowUp(CallbackData):
+    """The ready follow-up message to the `page`-th supplier with documents not in IMS."""
+
+    w: int
+    run: int
+    page: int
+
+
+@callback_data(RECONCILE_PREFIX, "map")
+@dataclasses.dataclass(frozen=True)
+class ReconcileMap(CallbackData):
+    """The answer to "which column is <field>?": the `column`-th header of the file."""
+
+    w: int
+    run: int
+    column: int

@@ -38,7 +38,7 @@ from ims_bot.importer import import_file
 from ims_bot.portal import PortalFileError
 from ims_bot.prompts import Awaited, PromptKind, PromptRequest
 from ims_bot.recompute import PeriodService
-from ims_bot.records import RecordFilter, RecordService, RecordView, Sort, supplier_names
+from ims_bot.records import RecordFilter, RecordService, RecordView, supplier_names
 
 if TYPE_CHECKING:
     from ims_bot.app import Core
@@ -447,18 +447,18 @@ def _pending_page(core: Core, ws: Workspace, state: cd.PendingPage) -> View:
         max_value=Decimal(high) if high is not None else None,
         needs_decision=True,
     )
-    urgent = _urgent_window(records, ws.id, core.settings.today())
-    sort = Sort.CREDIT_NOTES_FIRST if urgent else Sort.DATE
-    page = records.list(ws.id, flt, sort=sort, page=max(1, state.page), page_size=PAGE_SIZE)
-    if page.total and page.page > page.pages:
-        page = records.list(ws.id, flt, sort=sort, page=page.pages, page_size=PAGE_SIZE)
+    today = core.settings.today()
+    page, urgent = records.open_page(
+        ws.id, flt, lambda ends: _urgent_window(ends, today), page=max(1, state.page),
+        page_size=PAGE_SIZE,
+    )
     supplier = _supplier_name(core, ws.id, state.sup) if state.sup != cd.ANY else None
     return views.pending_page(ws, page, state, urgent, supplier)
 
 
-def _urgent_window(records: RecordService, w: int, today: date) -> date | None:
+def _urgent_window(window_ends: list[date], today: date) -> date | None:
     """The earliest pending window of an open record closing within URGENT_DAYS."""
-    ends = [end for end in records.window_ends(w) if 0 <= (end - today).days <= URGENT_DAYS]
+    ends = [end for end in window_ends if 0 <= (end - today).days <= URGENT_DAYS]
     return min(ends, default=None)
 
 
@@ -580,16 +580,17 @@ def _ask_partial(core: Core, _user_id: int, data: cd.AskPartial) -> Screen:
 
 def _undo(core: Core, user_id: int, data: cd.UndoAction) -> Screen:
     _, records, _ = _services(core)
-    entries = [e for e in records.history(data.w, limit=1000) if e.id == data.log]
+    # Read before the undo: the one entry asked for, not the last thousand.
+    record_id = records.logged_record(data.w, data.log)
     try:
         records.undo(data.w, actor=actor(user_id), channel=CHANNEL, log_id=data.log)
     except Refused as exc:
         return Screen(alert=texts.alert(exc.verdict.reason))
     except NotFound as exc:
         return Screen(alert=texts.alert(str(exc)))
-    if not entries or entries[0].record_id is None:
+    if record_id is None:
         return Screen(View(texts.UNDONE.format(status="its earlier status")))
-    record = records.get(data.w, entries[0].record_id)
+    record = records.get(data.w, record_id)
     note = texts.UNDONE.format(status=texts.status_short(record.status.value))
     return Screen(views.card(data.w, record, core.kb, note=note), toast=note)
 

@@ -47,6 +47,11 @@ COMMANDS: tuple[Command, ...] = (
     Command("history", "Recent actions, with undo"),
     Command("supplier", "Name a supplier: /supplier GSTIN Name"),
     Command("export", "The save request to upload on the portal"),
+    Command("connect", "Connect this GSTIN to the GST portal (OTP)"),
+    Command("sync", "Fetch IMS records from the GST portal"),
+    Command("upload", "Save your decisions on the GST portal"),
+    Command("regenerate", "Regenerate GSTR-2B on the portal: /regenerate 102025"),
+    Command("disconnect", "Log out of the GST portal"),
     Command("deadlines", "Coming due dates and what is still open"),
     Command("remind", "Reminder settings: /remind, /remind off"),
     Command("invite", "Share this GSTIN with your CA or staff"),
@@ -67,6 +72,8 @@ FEATURES: tuple[str, ...] = (
     "save request for the portal.",
     "Remind you before the draft GSTR-2B, the GSTR-3B due date, pending windows and the "
     "s.16(4) limit, and list your coming deadlines.",
+    "Reconcile with your purchase register: send it as CSV or Excel (Tally, Busy, Zoho) and "
+    "accept what matches in one step, with a list of what to ask each supplier.",
 )
 
 WELCOME_TITLE = "<b>Namaste! I am IMS Bot.</b>"

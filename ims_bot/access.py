@@ -14,6 +14,7 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -117,6 +118,22 @@ def parse_gstin(text: str) -> str:
         raise InvalidInput(f"That is not a valid GSTIN: {exc}.") from None
 
 
+_NO_ACCESS = (
+    "You have no access to that GSTIN's records (it was unlinked, or it is not shared with "
+    "you)."
+)
+_WORKSPACE_COLUMNS = (
+    Taxpayer.id, Taxpayer.gstin, Taxpayer.name, Taxpayer.state_code, Taxpayer.frequency,
+    Taxpayer.owner_id,
+)
+
+
+def _workspace(row: Any) -> Workspace:
+    """A Workspace from a Core row of _WORKSPACE_COLUMNS (as Workspace.of from the ORM)."""
+    return Workspace(row.id, row.gstin, row.name, row.state_code, Frequency(row.frequency),
+                     row.owner_id)
+
+
 def _aware(value: datetime, like: datetime) -> datetime:
     """SQLite returns naive datetimes; compare them in the zone of `like`."""
     return value.replace(tzinfo=like.tzinfo) if value.tzinfo is None else value
@@ -150,10 +167,7 @@ class AccessService:
     def _require(self, session: Session, user_id: int, taxpayer_id: int) -> Taxpayer:
         taxpayer = session.get(Taxpayer, taxpayer_id)
         if taxpayer is None or self._membership(session, user_id, taxpayer_id) is None:
-            raise AccessDenied(
-                "You have no access to that GSTIN's records (it was unlinked, or it is not "
-                "shared with you)."
-            )
+            raise AccessDenied(_NO_ACCESS)
         return taxpayer
 
     def _require_owner(self, session: Session, user_id: int, taxpayer_id: int) -> Taxpayer:
@@ -242,12 +256,20 @@ class AccessService:
 
     def active(self, user_id: int) -> Workspace:
         """The workspace the user's commands apply to; NotLinked when there is none."""
-        with self.db.read() as session:  # the common case only reads
-            user = session.get(User, user_id)
-            if user is not None and user.active_taxpayer_id is not None:
-                taxpayer = session.get(Taxpayer, user.active_taxpayer_id)
-                if taxpayer and self._membership(session, user_id, taxpayer.id):
-                    return Workspace.of(taxpayer)
+        # The common case only reads: one Core row (user → active workspace, if still a
+        # member), instead of an ORM session loading user, taxpayer and membership apart.
+        with self.db.read_rows() as connection:
+            row = connection.execute(
+                select(*_WORKSPACE_COLUMNS)
+                .join(User, User.active_taxpayer_id == Taxpayer.id)
+                .join(
+                    Membership,
+                    (Membership.taxpayer_id == Taxpayer.id) & (Membership.user_id == User.id),
+                )
+                .where(User.id == user_id)
+            ).first()
+        if row is not None:
+            return _workspace(row)
         with self.db.begin() as session:
             user = session.get(User, user_id)
             if user is not None and user.active_taxpayer_id is not None:
@@ -270,8 +292,16 @@ class AccessService:
 
     def require(self, user_id: int, taxpayer_id: int) -> Workspace:
         """The workspace, if `user_id` may see and act on it; AccessDenied otherwise."""
-        with self.db.read() as session:
-            return Workspace.of(self._require(session, user_id, taxpayer_id))
+        # One Core row: the workspace, joined with the user's membership of it.
+        with self.db.read_rows() as connection:
+            row = connection.execute(
+                select(*_WORKSPACE_COLUMNS)
+                .join(Membership, Membership.taxpayer_id == Taxpayer.id)
+                .where(Taxpayer.id == taxpayer_id, Membership.user_id == user_id)
+            ).first()
+        if row is None:
+            raise AccessDenied(_NO_ACCESS)
+        return _workspace(row)
 
     def unlink(self, user_id: int, taxpayer_id: int) -> tuple[Workspace, bool]:
         """Owner: delete the workspace and its records. Member: leave it.

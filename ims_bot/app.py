@@ -27,7 +27,6 @@ from telegram.ext import (
     CallbackQueryHandler,
     CommandHandler,
     MessageHandler,
-    TypeHandler,
     filters,
 )
 from telegram.request import BaseRequest
@@ -38,7 +37,9 @@ from handlers import (
     errors,
     fallbacks,
     faq,
+    gsp,
     privacy,
+    reconciliation,
     records,
     reminder_texts,
     reminders,
@@ -47,13 +48,22 @@ from handlers import (
     trace,
     workspace,
 )
-from handlers.callbackdata import BULK_PREFIX, FAQ_PREFIX, LIST_PREFIX, REC_PREFIX, WS_PREFIX
+from handlers.callbackdata import (
+    BULK_PREFIX,
+    FAQ_PREFIX,
+    LIST_PREFIX,
+    REC_PREFIX,
+    RECONCILE_PREFIX,
+    WS_PREFIX,
+)
 from handlers.context import install_core, installed_core
 from ims_bot import reminders as reminder_service
 from ims_bot import webhook as webhook_server
 from ims_bot.access import AccessService
 from ims_bot.db import Database
 from ims_bot.errors import BotStartFailed
+from ims_bot.gsp import schedule as gsp_schedule
+from ims_bot.gsp.service import GspService
 from ims_bot.offline import OFFLINE_TOKEN
 from ims_bot.polling import Poller
 from ims_bot.prompts import PromptService
@@ -82,6 +92,7 @@ class Core:
     records: RecordService | None = field(init=False, default=None)
     periods: PeriodService | None = field(init=False, default=None)
     prompts: PromptService | None = field(init=False, default=None)
+    gsp: GspService | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
         if self.db is not None:
@@ -90,6 +101,7 @@ class Core:
             object.__setattr__(self, "records", RecordService(self.db, self.settings.today))
             object.__setattr__(self, "periods", PeriodService(self.db, self.settings.today))
             object.__setattr__(self, "prompts", PromptService(self.db, self.settings.now))
+            object.__setattr__(self, "gsp", GspService(self.db, self.settings))
 
 
 def build_core(settings: Settings, db: Database | None) -> Core:
@@ -108,6 +120,9 @@ def handler_table() -> list[tuple[BaseHandler[Any, Any, Any], int]]:
     private = filters.ChatType.PRIVATE
     private_text = filters.TEXT & ~filters.COMMAND & private
     record_buttons = rf"^({WS_PREFIX}|{REC_PREFIX}|{LIST_PREFIX}|{BULK_PREFIX}):"
+    register_files = filters.Document.FileExtension("csv") | filters.Document.FileExtension(
+        "xlsx"
+    )
     # Everything that shows or changes a GSTIN's data, or where its reminders go, runs only
     # in the user's private chat. A group's members are not the GSTIN's members: a /pending
     # typed in a group was answered there for everyone to read, and a /link, /join or
@@ -137,10 +152,17 @@ def handler_table() -> list[tuple[BaseHandler[Any, Any, Any], int]]:
         # Deadlines and reminder settings.
         ("deadlines", reminders.deadlines),
         ("remind", reminders.remind),
+        # The GST portal through the GSP provider (ims_bot.gsp): connect with the portal's
+        # OTP, sync, upload decisions, regenerate GSTR-2B, disconnect.
+        ("connect", gsp.connect),
+        ("sync", gsp.sync),
+        ("upload", gsp.upload),
+        ("regenerate", gsp.regenerate),
+        ("disconnect", gsp.disconnect),
     ]
     return [
         # -- group -1, cross-cutting: sees every update before any feature does.
-        (TypeHandler(Update, trace.log_update), -1),
+        (trace.TraceHandler(), -1),
         # -- group -2, cross-cutting: a command ends any wait for typed remarks (group -2 so
         # that it does not compete with the trace handler in group -1).
         (MessageHandler(filters.COMMAND, records.forget_prompt), -2),
@@ -156,6 +178,9 @@ def handler_table() -> list[tuple[BaseHandler[Any, Any, Any], int]]:
             ),
             0,
         ),
+        # The purchase register (CSV or Excel), sent as a document: reconciled with IMS.
+        # Before the IMS file's handler, which takes every other document.
+        (MessageHandler(register_files & private, reconciliation.document), 0),
         # The portal's IMS file, sent as a document.
         (MessageHandler(filters.Document.ALL & private, records.document), 0),
         # -- group 0, buttons, routed by prefix; callbackdata parses the rest.
@@ -168,6 +193,7 @@ def handler_table() -> list[tuple[BaseHandler[Any, Any, Any], int]]:
             0,
         ),
         (CallbackQueryHandler(records.button, pattern=record_buttons), 0),
+        (CallbackQueryHandler(reconciliation.button, pattern=rf"^{RECONCILE_PREFIX}:"), 0),
         # Buttons under a reminder message (open records / recompute of its GSTIN), and
         # the /remind settings buttons.
         (
@@ -182,6 +208,8 @@ def handler_table() -> list[tuple[BaseHandler[Any, Any, Any], int]]:
         (MessageHandler(filters.COMMAND, fallbacks.unknown_command), 0),
         # -- group 5, text typed in answer to a prompt (reject remarks, partial reduction);
         # it raises ApplicationHandlerStop when it consumed the text, so the FAQ stays out.
+        # -- group 4, the username and OTP typed after /connect (stops when it took them).
+        (MessageHandler(private_text, gsp.typed_step), 4),
         (MessageHandler(private_text, records.typed_reply), 5),
         # -- group 10, free text as an FAQ question. Late on purpose: a flow waiting for
         # text (e.g. a reject remark) registers in an earlier group and raises
@@ -221,6 +249,9 @@ def build_application(
             reminder_service.schedule(
                 application, ready.db, settings.now, interval_seconds=settings.reminder_interval
             )
+            if ready.gsp is not None and settings.gsp_api_key and settings.secret_key:
+                # Portal sync on the days that matter, for GSTINs with an open session.
+                gsp_schedule.schedule(application, ready.gsp, settings.now)
         commands = [BotCommand(c.name, c.description) for c in texts.COMMANDS]
         try:
             await application.bot.set_my_commands(commands)

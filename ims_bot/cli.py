@@ -471,7 +471,8 @@ def _bot_settings(env: Env, *secrets: str) -> Any:
         )
     password = parse_database_url(settings.database_url).password
     configure_logging(settings.log_level, env.stderr,
-                      [settings.token, password and str(password), *secrets])
+                      [settings.token, password and str(password), *secrets,
+                       settings.gsp_api_key, settings.gsp_api_secret, settings.secret_key])
     return settings
 
 
@@ -546,6 +547,19 @@ def _seconds(text: str) -> float:
     return value
 
 
+def cmd_reconcile(env: Env, args: argparse.Namespace) -> ExitCode:
+    from ims_bot.reconcile_cli import cmd_reconcile as run
+
+    return run(env, args)
+
+
+def cmd_gsp(env: Env, args: argparse.Namespace) -> ExitCode:
+    """`gsp login|logout`, `sync`, `upload`, `regenerate`: ims_bot.gsp.commands."""
+    from ims_bot.gsp.commands import run
+
+    return run(env, args)
+
+
 COMMANDS: dict[str, Callable[[Env, argparse.Namespace], ExitCode]] = {
     "ask": cmd_ask,
     "import": cmd_import,
@@ -565,7 +579,13 @@ COMMANDS: dict[str, Callable[[Env, argparse.Namespace], ExitCode]] = {
     "run": cmd_run,
     "webhook": cmd_webhook,
     "doctor": cmd_doctor,
+    "reconcile": cmd_reconcile,
+    "gsp": cmd_gsp,
+    "sync": cmd_gsp,
+    "upload": cmd_gsp,
+    "regenerate": cmd_gsp,
 }
+
 
 
 # ---------------------------------------------------------------------------- parser
@@ -709,6 +729,14 @@ def build_parser() -> argparse.ArgumentParser:
                    help="secret Telegram sends with each update (A-Z a-z 0-9 _ -)")
     p.add_argument("--max-connections", dest="max_connections", type=_max_connections,
                    default=40, help="most updates Telegram sends at once (1-100, default 40)")
+
+    from ims_bot.reconcile_cli import add_parser as add_reconcile
+
+    add_reconcile(sub)
+
+    from ims_bot.gsp.commands import add_parsers
+
+    add_parsers(sub)  # gsp login|logout, sync, upload, regenerate
 
     p = sub.add_parser("doctor", help="check configuration, database and Telegram access")
     p.add_argument("--upgrade", action="store_true",

@@ -54,7 +54,10 @@ IMS Bot console - offline demo (no Telegram, nothing leaves this computer).
 Demo taxpayer: {name}, GSTIN {gstin}, {records} IMS records; today is {today}.
 Try: /start, /pending, 1, what is IMS?, /recompute 112025, /deadlines, /help
 Type a number to press that button of the latest message with buttons.
-/send FILE uploads a file, /say TEXT sends text as typed, /quit ends the demo."""
+/send FILE uploads a file, /say TEXT sends text as typed, /quit ends the demo.
+Portal sync without a provider account: in a checkout, run `python -m tests.e2e.gsp_server`
+(a stand-in provider), start this demo with the IMS_BOT_GSP_* and IMS_BOT_SECRET_KEY it
+prints, then /connect (any username, OTP 575757), /sync, /upload, /regenerate 112025."""
 
 BANNER_PLAIN = """\
 IMS Bot console (offline: no Telegram; database {database}).

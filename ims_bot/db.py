@@ -11,7 +11,7 @@ from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, Table, create_engine, event, inspect
+from sqlalchemy import Connection, Engine, Table, create_engine, event, inspect
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 from sqlalchemy.orm import Session, sessionmaker
@@ -100,8 +100,15 @@ class Database:
         self.session_factory: sessionmaker[Session] = sessionmaker(
             self.engine, expire_on_commit=False
         )
+        read_only = self.engine.execution_options(**{READ_ONLY: True})
         self._read_factory: sessionmaker[Session] = sessionmaker(
-            self.engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False
+            read_only, expire_on_commit=False
+        )
+        # `read_rows()` units run one statement each (one snapshot by itself): on PostgreSQL
+        # in autocommit, which saves the BEGIN and ROLLBACK round trips around it.
+        self._rows_engine = (
+            read_only if self.is_sqlite else read_only.execution_options(
+                isolation_level="AUTOCOMMIT")
         )
 
     @contextmanager
@@ -120,6 +127,16 @@ class Database:
                 yield session
             finally:
                 session.rollback()
+
+    @contextmanager
+    def read_rows(self) -> Iterator[Connection]:
+        """Like `read()`, without an ORM session: a Core connection for hot point reads of
+        ONE statement each (a prompt looked up on every command or message, the active
+        workspace). On PostgreSQL it runs in autocommit, so several statements in it would
+        not share a snapshot: use `read()` for those. Nothing written in it is kept on
+        SQLite; do not write in it."""
+        with self._rows_engine.connect() as connection:
+            yield connection
 
     def alembic_config(self) -> Any:
         from alembic.config import Config

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pickle
 import tempfile
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -27,6 +27,7 @@ from ims_bot.errors import ImportRefused, NotFound, WrongTaxpayerFile
 from ims_bot.facts import direction_of
 from ims_bot.models import ActionLog, Record, Taxpayer
 from ims_bot.portal import (
+    SECTION_KEYS,
     FieldError,
     FileInfo,
     RecipientMismatch,
@@ -210,6 +211,49 @@ def import_file(
     WrongTaxpayerFile (the file names another recipient GSTIN), ImportRefused (invalid
     records; every problem listed, nothing written), NotFound (no such workspace).
     """
+    return _import(
+        db, taxpayer_id, lambda info: iter_raw_records(stream, info),
+        actor=actor, channel=channel, progress=progress,
+    )
+
+
+def import_sections(
+    db: Database,
+    taxpayer_id: int,
+    sections: Mapping[str, list[Any] | None],
+    *,
+    actor: str,
+    channel: str,
+    progress: Progress | None = None,
+) -> ImportReport:
+    """Import IMS records fetched section by section from the portal (a provider's API):
+    `{"b2b": [...], "b2bcn": [...], ...}`, merged with exactly the rules of `import_file`
+    (supplier edits reset local decisions; local decisions not yet uploaded are kept).
+    Lists IMS Bot does not read are named in the report's `not_handled`."""
+
+    def records(info: FileInfo) -> Iterator[tuple[str, int, Any]]:
+        for name, items in sections.items():
+            if name not in SECTION_KEYS:
+                if items:
+                    info.not_handled[name] += len(items)
+                continue
+            for position, raw in enumerate(items or (), start=1):
+                yield name, position, raw
+
+    return _import(db, taxpayer_id, records, actor=actor, channel=channel, progress=progress)
+
+
+def _import(
+    db: Database,
+    taxpayer_id: int,
+    source: Callable[[FileInfo], Iterator[tuple[str, int, Any]]],
+    *,
+    actor: str,
+    channel: str,
+    progress: Progress | None = None,
+) -> ImportReport:
+    """The one import path: validate every record `source` yields, then merge (see
+    `import_file`)."""
     # 1. Read and validate the whole file, holding no lock: other users' work and the
     #    CLI carry on meanwhile (the file is parsed into a spool, never into the store).
     with db.read() as session:
@@ -219,7 +263,7 @@ def import_file(
         info = FileInfo(recipient=taxpayer.gstin)
     with _Spool() as spool:
         try:
-            tally = _read(stream, info, spool, progress)
+            tally = _read(source(info), spool, progress)
         except RecipientMismatch as exc:
             raise WrongTaxpayerFile(exc.file_gstin, exc.workspace_gstin) from None
         if tally.error_count:
@@ -317,12 +361,12 @@ class _Spool:
 
 
 def _read(
-    stream: IO[bytes], info: FileInfo, spool: _Spool, progress: Progress | None
+    records: Iterator[tuple[str, int, Any]], spool: _Spool, progress: Progress | None
 ) -> _Tally:
     """Validate every record into the spool; after the first problem, only validate."""
     tally = _Tally()
     seen: dict[str, tuple[str, int]] = {}
-    for section, position, raw in iter_raw_records(stream, info):
+    for section, position, raw in records:
         tally.total += 1
         if progress is not None and tally.total % 5000 == 0:
             progress(tally.total)

@@ -18,6 +18,9 @@ from urllib.parse import quote
 REDACTED = "<redacted>"
 # BotFather tokens are "<bot id>:<35 characters>"; ":" may come URL-encoded.
 TOKEN_SHAPE = re.compile(r"\d+(?::|%3[Aa])[A-Za-z0-9_-]{30,}")
+# A message whose whole text is 4-8 digits may be a GST portal OTP typed after /connect:
+# PTB logs each update's text at DEBUG before any handler can delete the message.
+OTP_TEXT = re.compile(r"""(['"]text['"]:\s*['"])\s*\d{4,8}\s*(['"])""")
 # Libraries that log a line per HTTP request (with its URL, hence the token) at INFO/DEBUG.
 _CHATTY = ("httpx", "httpcore")
 
@@ -29,7 +32,7 @@ def redact(text: str, secrets: Iterable[str] = ()) -> str:
         encoded = quote(secret, safe="")
         if encoded != secret:
             text = text.replace(encoded, REDACTED)
-    return TOKEN_SHAPE.sub(REDACTED, text)
+    return OTP_TEXT.sub(rf"\g<1>{REDACTED}\g<2>", TOKEN_SHAPE.sub(REDACTED, text))
 
 
 class RedactSecrets(logging.Filter):
@@ -86,3 +89,15 @@ def configure_logging(level: str, stream: IO[str], secrets: Iterable[str | None]
         # the token: kept at WARNING even when IMS_BOT_LOG_LEVEL=DEBUG.
         logging.getLogger(name).setLevel(logging.WARNING)
     install_redaction(secrets)
+
+
+def register_secret(*values: str | None) -> None:
+    """Redact `values` too, from now on, in every handler's redaction filter: secrets learnt
+    at run time (a provider's platform token, a taxpayer's session token, an OTP)."""
+    handlers = [*logging.getLogger().handlers]
+    if logging.lastResort is not None:
+        handlers.append(logging.lastResort)
+    for handler in handlers:
+        for redactor in handler.filters:
+            if isinstance(redactor, RedactSecrets):
+                redactor.secrets = tuple({*redactor.secrets, *(v for v in values if v)})

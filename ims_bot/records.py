@@ -16,7 +16,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Select, and_, func, or_, select, update
+from sqlalchemy import Select, and_, bindparam, func, or_, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -143,8 +143,27 @@ class RecordView:
 
 
 @dataclass(frozen=True)
+class Listed:
+    """A record as a listing shows it (one button): read as plain columns, no rules run."""
+
+    id: int
+    number: str
+    supplier_gstin: str
+    supplier_name: str  # as known (suppliers table), "" until a name is known
+    doc_value: Decimal
+
+    @property
+    def supplier_label(self) -> str:
+        return suppliers.display_name(self.supplier_name, self.supplier_gstin)
+
+
+#: What a listing reads of a record (see Listed).
+LISTED_COLUMNS = (Record.id, Record.number, Record.supplier_gstin, Record.doc_value)
+
+
+@dataclass(frozen=True)
 class Page:
-    items: tuple[RecordView, ...]
+    items: tuple[RecordView, ...] | tuple[Listed, ...]
     total: int
     page: int
     page_size: int
@@ -313,7 +332,11 @@ class RecordService:
     ) -> Select[Any]:
         stmt = stmt.where(Record.taxpayer_id == taxpayer_id)
         if flt.ids:
-            stmt = stmt.where(Record.id.in_(flt.ids))
+            # Rendered inline (whole numbers only): a reconciliation group can hold more ids
+            # than a driver binds in one statement (65,535 parameters in PostgreSQL's).
+            ids = bindparam("ids", [int(i) for i in flt.ids], expanding=True,
+                            literal_execute=True)
+            stmt = stmt.where(Record.id.in_(ids))
         if flt.statuses:
             stmt = stmt.where(Record.status.in_([s.value for s in flt.statuses]))
         if flt.sections:
@@ -394,24 +417,27 @@ class RecordService:
         return session.scalar(select(func.count()).select_from(capped)) or 0
 
     def _page_rows(
-        self, session: Session, base: Select, sort: Sort, offset: int, size: int
-    ) -> list[Record]:
+        self, session: Session, base: Select, sort: Sort, offset: int, size: int,
+        *, columns: bool = False,
+    ) -> list[Any]:
+        """The page's rows: ORM Records, or (`columns`) the plain rows of `base`'s columns."""
+        fetch = session.execute if columns else session.scalars
         if sort is not Sort.CREDIT_NOTES_FIRST:
-            return list(session.scalars(self._order(base, sort).limit(size).offset(offset)))
+            return list(fetch(self._order(base, sort).limit(size).offset(offset)))
         # Credit notes first (their pending window is the short one), then everything else
         # newest first: two indexed queries instead of one sort over every match.
         notes = base.where(Record.section.in_(CREDIT_NOTE_SECTIONS))
         rest = base.where(Record.section.not_in(CREDIT_NOTE_SECTIONS))
         n_notes = self._count(session, notes)
-        rows: list[Record] = []
+        rows: list[Any] = []
         if offset < n_notes:
-            rows = list(session.scalars(
+            rows = list(fetch(
                 notes.order_by(Record.period_key, Record.doc_date, Record.id)
                 .limit(size).offset(offset)
             ))
         if len(rows) < size:
             rest_offset = max(0, offset - n_notes)
-            rows += session.scalars(
+            rows += fetch(
                 self._order(rest, Sort.DATE).limit(size - len(rows)).offset(rest_offset)
             )
         return rows
@@ -446,29 +472,68 @@ class RecordService:
         with self.db.read() as session:
             taxpayer = self._taxpayer(session, taxpayer_id)
             around = surroundings(session, taxpayer, self.today())
-            stmt = self._where(
-                select(
-                    Record.section, Record.period_key, Record.itc_period_key, Record.status,
-                    Record.direction, Record.pending_blocked,
-                ).distinct(),
-                taxpayer_id,
-                RecordFilter(needs_decision=True),
-                around,
+            return self._window_ends(session, taxpayer_id, around)
+
+    def _window_ends(self, session: Session, taxpayer_id: int, around: Surroundings) -> list[date]:
+        stmt = self._where(
+            select(
+                Record.section, Record.period_key, Record.itc_period_key, Record.status,
+                Record.direction, Record.pending_blocked,
+            ).distinct(),
+            taxpayer_id,
+            RecordFilter(needs_decision=True),
+            around,
+        )
+        ends = set()
+        for section, period_key, itc_key, status, direction, blocked in session.execute(stmt):
+            facts = rules.RecordFacts(
+                section=Section(section),
+                period=Period.from_key(period_key),
+                status=Status(status),
+                tax=Tax(),
+                direction=Direction(direction) if direction else None,
+                pending_blocked=blocked,
             )
-            ends = set()
-            for section, period_key, itc_key, status, direction, blocked in session.execute(stmt):
-                facts = rules.RecordFacts(
-                    section=Section(section),
-                    period=Period.from_key(period_key),
-                    status=Status(status),
-                    tax=Tax(),
-                    direction=Direction(direction) if direction else None,
-                    pending_blocked=blocked,
-                )
-                end = rules.pending_window_end(facts, around.context(Period.from_key(itc_key)))
-                if end is not None:
-                    ends.add(end)
-            return sorted(ends)
+            end = rules.pending_window_end(facts, around.context(Period.from_key(itc_key)))
+            if end is not None:
+                ends.add(end)
+        return sorted(ends)
+
+    def open_page(
+        self,
+        taxpayer_id: int,
+        flt: RecordFilter,
+        urgent: Callable[[list[date]], date | None],
+        *,
+        page: int,
+        page_size: int,
+    ) -> tuple[Page, date | None]:
+        """/pending in one read: the window ends, `urgent(ends)` (a window closing soon puts
+        credit notes first), and the page, clamped to the last one when past the end.
+        The same records as `window_ends` then `list` (twice when clamped), with the
+        workspace and its surroundings read once instead of up to three times; the items
+        are `Listed` (what a listing shows), read as plain columns with no rules run."""
+        if page < 1 or not 1 <= page_size <= 1000:
+            raise InvalidInput("page must be 1 or more and page size 1 to 1000")
+        with self.db.read() as session:
+            taxpayer = self._taxpayer(session, taxpayer_id)
+            around = surroundings(session, taxpayer, self.today())
+            closing = urgent(self._window_ends(session, taxpayer_id, around))
+            sort = Sort.CREDIT_NOTES_FIRST if closing else Sort.DATE
+            base = self._where(select(*LISTED_COLUMNS), taxpayer_id, flt, around)
+            total = self._count(session, base)
+            pages = max(1, -(-total // page_size))
+            if total and page > pages:
+                page = pages
+            offset = min((page - 1) * page_size, MAX_OFFSET)
+            rows = self._page_rows(session, base, sort, offset, page_size, columns=True)
+            names = suppliers.names_for(session, taxpayer_id, {r.supplier_gstin for r in rows})
+            items = tuple(
+                Listed(r.id, r.number, r.supplier_gstin, names.get(r.supplier_gstin, ""),
+                       r.doc_value)
+                for r in rows
+            )
+            return Page(items, total, page, page_size), closing
 
     def iter_all(self, taxpayer_id: int, flt: RecordFilter | None = None) -> list[RecordView]:
         """Every matching record (for exports and JSON listings), ordered by period and date."""
@@ -817,6 +882,16 @@ class RecordService:
         if not entries:
             raise NotFound("There is no action left to undo there.")
         return entries
+
+    def logged_record(self, taxpayer_id: int, log_id: int) -> int | None:
+        """The record an action-log entry of this workspace is about (None: no such entry,
+        or one about no record)."""
+        with self.db.read_rows() as connection:
+            return connection.scalar(
+                select(ActionLog.record_id).where(
+                    ActionLog.id == log_id, ActionLog.taxpayer_id == taxpayer_id
+                )
+            )
 
     def history(
         self, taxpayer_id: int, *, record_id: int | None = None, limit: int = 20

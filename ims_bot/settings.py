@@ -44,6 +44,12 @@ class Settings:
     admin_chat_id: int | None = None
     log_level: str = "INFO"
     reminder_interval: float = 60.0  # seconds between reminder sweeps
+    # The GST Suvidha Provider (ims_bot.gsp): base URL, the operator's API key and secret,
+    # and the key that encrypts stored tokens (without it the bot refuses to connect).
+    gsp_url: str = "https://api.sandbox.co.in"
+    gsp_api_key: str | None = field(default=None, repr=False)
+    gsp_api_secret: str | None = field(default=None, repr=False)
+    secret_key: str | None = field(default=None, repr=False)
     extra: Mapping[str, str] = field(default_factory=dict)
 
     def today(self) -> date:
@@ -148,4 +154,23 @@ def load_settings(environ: Mapping[str, str] | None = None, *, dotenv: bool = Tr
         today_override=today_override,
         admin_chat_id=admin_chat_id,
         log_level=log_level,
+        gsp_url=_gsp_url(environ.get("IMS_BOT_GSP_URL", "")),
+        gsp_api_key=environ.get("IMS_BOT_GSP_API_KEY", "").strip() or None,
+        gsp_api_secret=environ.get("IMS_BOT_GSP_API_SECRET", "").strip() or None,
+        secret_key=environ.get("IMS_BOT_SECRET_KEY", "").strip() or None,
     )
+
+
+def _gsp_url(text: str) -> str:
+    url = text.strip() or "https://api.sandbox.co.in"
+    try:
+        parts = urlsplit(url)
+        valid = parts.scheme in ("http", "https") and bool(parts.hostname)
+    except ValueError:
+        valid = False
+    if not valid or any(c.isspace() for c in url):
+        raise SettingsError(
+            f"IMS_BOT_GSP_URL must be an http:// or https:// URL, e.g. "
+            f"https://api.sandbox.co.in, got {url[:80]!r}"
+        )
+    return url.rstrip("/")

@@ -262,3 +262,14 @@ def test_my_client_phrasing_is_not_pulled_to_the_ca_entry(kb):
 
 def test_supplier_changed_means_an_edit_not_a_change_of_action(kb):
     assert "edit" in tokens_for("the supplier changed the invoice", kb.lexicon)
+
+
+def test_a_remembered_decision_is_the_decision_and_keeps_the_question_as_asked(kb):
+    fresh = Matcher(kb)
+    first = fresh.match("Can a credit note be kept pending?")
+    again = fresh.match("can a CREDIT note be kept   pending")  # normalises alike
+    assert again.query == "can a CREDIT note be kept   pending"
+    assert (again.decision, again.entry, again.score, again.suggestions) == (
+        first.decision, first.entry, first.score, first.suggestions
+    )
+    assert fresh.decide("can a CREDIT note be kept   pending") == again

@@ -74,3 +74,21 @@ def test_callback_handlers_answer_before_anything_else() -> None:
                 first = awaits[1].value
             assert isinstance(first, ast.Call) and isinstance(first.func, ast.Attribute)
             assert first.func.attr == "answer", f"{path.name}:{node.name}"
+
+
+def test_the_update_trace_takes_updates_only_while_it_logs_at_debug() -> None:
+    import logging
+
+    from telegram import Update
+
+    from handlers.trace import TraceHandler, logger
+
+    handler, update = TraceHandler(), Update(update_id=1)
+    level = logger.level
+    try:
+        logger.setLevel(logging.INFO)
+        assert not handler.check_update(update)
+        logger.setLevel(logging.DEBUG)
+        assert handler.check_update(update)
+    finally:
+        logger.setLevel(level)
