@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING, Any
 
 from handlers import callbackdata as cd
 from handlers import reconcile_texts as rt
-from handlers import texts, views
+from handlers import screens, texts, views
 from handlers.replies import Attachment, Screen, View
 from ims_bot.access import NotLinked
-from ims_bot.errors import AccessDenied, ImsError
+from ims_bot.errors import ImsError
 from ims_bot.money import rupees
 from ims_bot.reconcile import Group
 from ims_bot.reconcile_chart import reconcile_chart
@@ -122,20 +122,8 @@ def _question(w: int, run_id: int, field: str, headers: list[str]) -> View:
 
 
 def for_button(core: Core, user_id: int, raw: str | None) -> Screen:
-    try:
-        data = cd.parse(raw)
-        route = _ROUTES.get(type(data))
-        if route is None:
-            raise cd.InvalidCallbackData(repr(raw))
-        assert core.access is not None
-        core.access.require(user_id, data.w)  # type: ignore[attr-defined]
-        return route(core, user_id, data)
-    except (cd.InvalidCallbackData, ValueError):
-        return Screen(alert=texts.BUTTON_NO_LONGER_VALID)
-    except AccessDenied as exc:
-        return Screen(alert=texts.alert(str(exc)))
-    except ImsError as exc:
-        return Screen(view=_failure(exc), alert=texts.alert(str(exc)))
+    """The screen a press on an `rcn:` button leads to (access checked first)."""
+    return screens.dispatch(core, user_id, raw, _ROUTES)
 
 
 def _preview(core: Core, _user_id: int, data: cd.ReconcilePreview) -> Screen:

@@ -353,9 +353,17 @@ def progress_text(name: str) -> Callable[[int], str]:
 
 def for_button(core: Core, user_id: int, raw: str | None) -> Screen:
     """The screen a press on a `ws:`, `rec:`, `pend:` or `bulk:` button leads to."""
+    return dispatch(core, user_id, raw, _ROUTES)
+
+
+def dispatch(
+    core: Core, user_id: int, raw: str | None, routes: dict[type, Callable[..., Screen]]
+) -> Screen:
+    """Parse a button's data (forged data fails here), check the presser's membership of
+    the workspace it names, then run its route from `routes`."""
     try:
         data = cd.parse(raw)
-        route = _ROUTES.get(type(data))
+        route = routes.get(type(data))
         if route is None:
             raise cd.InvalidCallbackData(repr(raw))
         if isinstance(data, cd.Cancel):
