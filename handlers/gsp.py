@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import TYPE_CHECKING
 
-from telegram import Update
+from telegram import Message, Update
 from telegram.error import TelegramError
-from telegram.ext import ApplicationHandlerStop, ContextTypes
+from telegram.ext import ContextTypes
 
 from handlers import gsp_screens as screens
 from handlers.context import core
 from handlers.replies import Progress, View, reply
+from ims_bot.prompts import Step
+
+if TYPE_CHECKING:
+    from ims_bot.app import Core
 
 logger = logging.getLogger(__name__)
 
@@ -24,23 +29,17 @@ async def connect(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await reply(message, view)
 
 
-async def typed_step(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """The username or OTP typed after /connect; other text goes on to later groups."""
-    message, user, services = update.effective_message, update.effective_user, core(context)
-    if message is None or user is None or not message.text or services.prompts is None:
-        return
-    step = await asyncio.to_thread(services.prompts.take_step, user.id, message.chat_id)
-    if step is None:
-        return
+async def answer_step(message: Message, services: Core, user_id: int, step: Step) -> None:
+    """The username or OTP typed after /connect (records.typed_text found the step)."""
+    assert message.text is not None
     if step.kind is screens.PromptKind.GSP_OTP:
         try:  # the OTP does not stay in the chat
             await message.delete()
         except TelegramError:
             logger.info("Could not delete the OTP message (no right to)")
     view = await asyncio.to_thread(
-        screens.answer_step, services, user.id, message.chat_id, step, message.text)
+        screens.answer_step, services, user_id, message.chat_id, step, message.text)
     await reply(message, view)  # a private chat: not quoted, so a deleted OTP is no matter
-    raise ApplicationHandlerStop
 
 
 async def sync(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

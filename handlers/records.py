@@ -10,10 +10,11 @@ import logging
 from telegram import Update
 from telegram.ext import ApplicationHandlerStop, ContextTypes
 
-from handlers import replies, screens
+from handlers import gsp, replies, screens
 from handlers.context import core
 from handlers.replies import Progress, reply, send_file, show
 from ims_bot.errors import is_database_unavailable
+from ims_bot.prompts import Step
 
 logger = logging.getLogger(__name__)
 
@@ -127,8 +128,9 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         )
 
 
-async def typed_reply(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Text answering a prompt (remarks, partial reduction); other text goes to the FAQ."""
+async def typed_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Text answering a prompt (remarks, a partial reduction, a /connect step), found with
+    one read of the prompts table; other text goes on to the FAQ."""
     message, user = update.effective_message, update.effective_user
     if message is None or user is None or not message.text:
         return
@@ -140,8 +142,11 @@ async def typed_reply(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     )
     if prompt is None:
         return  # not an answer to a prompt: the FAQ takes it
-    view = await asyncio.to_thread(screens.for_typed, services, user.id, prompt, message.text)
-    await reply(message, view)
+    if isinstance(prompt, Step):
+        await gsp.answer_step(message, services, user.id, prompt)
+    else:
+        view = await asyncio.to_thread(screens.for_typed, services, user.id, prompt, message.text)
+        await reply(message, view)
     raise ApplicationHandlerStop
 
 

@@ -36,7 +36,7 @@ from ims_bot.errors import AccessDenied, Conflict, ImportRefused, ImsError, NotF
 from ims_bot.export import build_export
 from ims_bot.importer import import_file
 from ims_bot.portal import PortalFileError
-from ims_bot.prompts import Awaited, PromptKind, PromptRequest
+from ims_bot.prompts import Awaited, PromptKind, PromptRequest, Step
 from ims_bot.recompute import PeriodService
 from ims_bot.records import RecordFilter, RecordService, RecordView, supplier_names
 
@@ -673,9 +673,13 @@ _ROUTES: dict[type, Callable[..., Screen]] = {
 # ============================================================================ typed replies
 
 
-def awaited(core: Core, user_id: int, chat_id: int, reply_to: int | None) -> Awaited | None:
-    """The open prompt this typed text answers, if any (see ims_bot.prompts)."""
-    return core.prompts.take(user_id, chat_id, reply_to) if core.prompts is not None else None
+def awaited(
+    core: Core, user_id: int, chat_id: int, reply_to: int | None
+) -> Awaited | Step | None:
+    """The open prompt or flow step this typed text answers, if any (see ims_bot.prompts)."""
+    if core.prompts is None:
+        return None
+    return core.prompts.answered_by(user_id, chat_id, reply_to)
 
 
 def for_typed(core: Core, user_id: int, prompt: Awaited, text: str) -> View:

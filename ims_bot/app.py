@@ -206,11 +206,10 @@ def handler_table() -> list[tuple[BaseHandler[Any, Any, Any], int]]:
         # -- group 0, catch-alls: must stay last in group 0, or they would shadow features.
         (CallbackQueryHandler(fallbacks.unknown_button), 0),
         (MessageHandler(filters.COMMAND, fallbacks.unknown_command), 0),
-        # -- group 5, text typed in answer to a prompt (reject remarks, partial reduction);
-        # it raises ApplicationHandlerStop when it consumed the text, so the FAQ stays out.
-        # -- group 4, the username and OTP typed after /connect (stops when it took them).
-        (MessageHandler(private_text, gsp.typed_step), 4),
-        (MessageHandler(private_text, records.typed_reply), 5),
+        # -- group 5, text typed in answer to a prompt (reject remarks, partial reduction, the
+        # username and OTP after /connect), found with one read of the prompts table; it
+        # raises ApplicationHandlerStop when it consumed the text, so the FAQ stays out.
+        (MessageHandler(private_text, records.typed_text), 5),
         # -- group 10, free text as an FAQ question. Late on purpose: a flow waiting for
         # text (e.g. a reject remark) registers in an earlier group and raises
         # ApplicationHandlerStop once it has consumed the message.

@@ -94,31 +94,28 @@ class PromptService:
                 )
             )
 
-    def take(self, user_id: int, chat_id: int, reply_to: int | None) -> Awaited | None:
-        """The open prompt this text answers; None when the text answers none.
-
-        `reply_to` is the id of the message the text replies to (None without a reply link).
-        The prompt stays open until `clear`: a refused answer may be typed again.
-        """
-        # One Core row, no ORM session: this runs for every free-text message.
+    def answered_by(
+        self, user_id: int, chat_id: int, reply_to: int | None
+    ) -> Awaited | Step | None:
+        """What this text answers: a record's prompt, a flow's step, or nothing — read once
+        (every free-text message asks this before it may be taken as an FAQ question)."""
         with self.db.read_rows() as connection:
             found = connection.execute(
                 select(
                     Prompt.kind, Prompt.taxpayer_id, Prompt.record_id, Prompt.version,
-                    Prompt.chat_id, Prompt.message_id, Prompt.expires_at,
+                    Prompt.chat_id, Prompt.message_id, Prompt.expires_at, Prompt.payload,
                 ).where(Prompt.user_id == user_id)
             ).first()
-        if found is None or found.record_id is None or found.version is None:
+        if found is None or found.chat_id != chat_id or india(found.expires_at) < self.now():
             return None
-        where, message, expires = found.chat_id, found.message_id, found.expires_at
-        awaited = Awaited(
-            PromptKind(found.kind), found.taxpayer_id, found.record_id, found.version
-        )
-        if where != chat_id or india(expires) < self.now():
+        kind = PromptKind(found.kind)
+        if kind in STEP_KINDS:
+            return Step(kind, found.taxpayer_id, dict(found.payload or {}))
+        if found.record_id is None or found.version is None:
             return None
-        if reply_to is not None and reply_to != message:
+        if reply_to is not None and reply_to != found.message_id:
             return None  # a reply to a card or an answer is a question, not the answer
-        return awaited
+        return Awaited(kind, found.taxpayer_id, found.record_id, found.version)
 
     def open_step(self, user_id: int, chat_id: int, kind: PromptKind, taxpayer_id: int,
                   payload: dict[str, str] | None = None) -> None:
@@ -129,19 +126,6 @@ class PromptService:
             session.add(Prompt(user_id=user_id, chat_id=chat_id, message_id=None,
                                kind=kind.value, taxpayer_id=taxpayer_id, payload=payload,
                                created_at=now, expires_at=now + PROMPT_TTL))
-
-    def take_step(self, user_id: int, chat_id: int) -> Step | None:
-        """The open step (STEP_KINDS) this chat's text answers; None when there is none."""
-        with self.db.read_rows() as connection:
-            found = connection.execute(
-                select(Prompt.kind, Prompt.taxpayer_id, Prompt.payload, Prompt.chat_id,
-                       Prompt.expires_at).where(Prompt.user_id == user_id)
-            ).first()
-        if found is None or found.kind not in STEP_KINDS or found.chat_id != chat_id:
-            return None
-        if india(found.expires_at) < self.now():
-            return None
-        return Step(PromptKind(found.kind), found.taxpayer_id, dict(found.payload or {}))
 
     def clear(self, user_id: int) -> None:
         """Stop waiting (any command ends a wait). Writes only when a prompt is open."""
