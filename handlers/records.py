@@ -6,66 +6,64 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 
 from telegram import Update
 from telegram.ext import ApplicationHandlerStop, ContextTypes
 
 from handlers import gsp, replies, screens
 from handlers.context import core
-from handlers.replies import Progress, reply, send_file, show
+from handlers.replies import Progress, View, reply, send_file, show
 from ims_bot.errors import is_database_unavailable
 from ims_bot.prompts import Step
 
 logger = logging.getLogger(__name__)
 
 
+async def _reply_with(
+    update: Update,
+    context: ContextTypes.DEFAULT_TYPE,
+    screen: Callable[..., View],
+    *,
+    with_args: bool = False,
+) -> None:
+    """The shape of a record command: the screen (with the command's arguments) computed in
+    a worker thread, off the event loop, then the reply."""
+    message, user = update.effective_message, update.effective_user
+    if message is None or user is None:
+        return
+    args = (list(context.args or []),) if with_args else ()
+    view = await asyncio.to_thread(screen, core(context), user.id, *args)
+    await reply(message, view)
+
+
 async def pending(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/pending: records needing a decision, as buttons, with filters and pages."""
-    message, user = update.effective_message, update.effective_user
-    if message is not None and user is not None:
-        await reply(message, await asyncio.to_thread(screens.pending, core(context), user.id))
+    await _reply_with(update, context, screens.pending)
 
 
 async def history(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    message, user = update.effective_message, update.effective_user
-    if message is not None and user is not None:
-        await reply(message, await asyncio.to_thread(screens.history, core(context), user.id))
+    await _reply_with(update, context, screens.history)
 
 
 async def recompute(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/recompute [MMYYYY]: GSTR-2B figures per tax head and what changed."""
-    message, user = update.effective_message, update.effective_user
-    if message is not None and user is not None:
-        args = list(context.args or [])
-        view = await asyncio.to_thread(screens.recompute, core(context), user.id, args)
-        await reply(message, view)
+    await _reply_with(update, context, screens.recompute, with_args=True)
 
 
 async def supplier(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/supplier GSTIN Name: name a supplier of the active GSTIN (shown instead of its GSTIN)."""
-    message, user = update.effective_message, update.effective_user
-    if message is not None and user is not None:
-        args = list(context.args or [])
-        view = await asyncio.to_thread(screens.supplier, core(context), user.id, args)
-        await reply(message, view)
+    await _reply_with(update, context, screens.supplier, with_args=True)
 
 
 async def filed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/filed MMYYYY: record that GSTR-3B of a period is filed."""
-    message, user = update.effective_message, update.effective_user
-    if message is not None and user is not None:
-        args = list(context.args or [])
-        view = await asyncio.to_thread(screens.filed, core(context), user.id, args)
-        await reply(message, view)
+    await _reply_with(update, context, screens.filed, with_args=True)
 
 
 async def annual_return(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/annualreturn 2024-25 DD-MM-YYYY: when the annual return of a year was filed."""
-    message, user = update.effective_message, update.effective_user
-    if message is not None and user is not None:
-        args = list(context.args or [])
-        view = await asyncio.to_thread(screens.annual_return, core(context), user.id, args)
-        await reply(message, view)
+    await _reply_with(update, context, screens.annual_return, with_args=True)
 
 
 async def summary(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
