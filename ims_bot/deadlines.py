@@ -73,11 +73,6 @@ def financial_year_start(day: date) -> int:
     return day.year if day.month >= 4 else day.year - 1
 
 
-def itc_time_limit(document_date: date) -> date:
-    """s.16(4): 30 November after the end of the document's financial year (§4)."""
-    return date(financial_year_start(document_date) + 1, 11, 30)
-
-
 def itc_claim_limit(fy_start: int, annual_return_filed: date | None = None) -> date:
     """s.16(4): ITC of the financial year starting in `fy_start` must be claimed in a GSTR-3B
     filed by 30 Nov of the next year, or by the annual return for the year if filed earlier."""

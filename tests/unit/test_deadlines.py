@@ -13,7 +13,7 @@ from ims_bot.deadlines import (
     draft_2b_date,
     financial_year_start,
     gstr3b_due_date,
-    itc_time_limit,
+    itc_claim_limit,
     pending_window_end,
     period_label,
     return_period,
@@ -121,7 +121,12 @@ def test_financial_year_start(day: date, fy_start: int) -> None:
     ],
 )
 def test_itc_time_limit_crosses_the_financial_year(document_date: date, limit: date) -> None:
-    assert itc_time_limit(document_date) == limit
+    assert itc_claim_limit(financial_year_start(document_date)) == limit
+
+
+def test_an_annual_return_filed_earlier_ends_the_itc_time_limit_then() -> None:
+    assert itc_claim_limit(2024, date(2025, 10, 1)) == date(2025, 10, 1)
+    assert itc_claim_limit(2024, date(2025, 12, 15)) == date(2025, 11, 30)
 
 
 def test_period_label() -> None:
